@@ -1,0 +1,100 @@
+"""The catalog: the one place that turns dataset names into paths (SPEC §2).
+
+Paths are plain strings joined with ``/`` so the same code addresses a local folder
+or a ``gs://bucket/prefix`` (Beam's ``FileSystems`` resolves both). No other module
+builds a data path by hand.
+"""
+
+from __future__ import annotations
+
+import datetime as dt_
+
+DEFAULT_DATA_DIR = "data"
+
+
+def _join(*parts: str) -> str:
+    head, *rest = parts
+    return "/".join([head.rstrip("/")] + [p.strip("/") for p in rest])
+
+
+def dt_folder(dt: str | dt_.date) -> str:
+    """``dt=YYYY-MM-DD`` folder name of an ingest date."""
+    return f"dt={dt if isinstance(dt, str) else dt.isoformat()}"
+
+
+# bronze -----------------------------------------------------------------------
+
+
+def bronze_dim_file(data_dir: str, dataset: str) -> str:
+    return _join(data_dir, "bronze", "dims", f"{dataset}.csv")
+
+
+def bronze_dataset_dir(data_dir: str, dataset: str) -> str:
+    return _join(data_dir, "bronze", dataset)
+
+
+def bronze_partition_dir(data_dir: str, dataset: str, dt: str | dt_.date) -> str:
+    return _join(data_dir, "bronze", dataset, dt_folder(dt))
+
+
+def bronze_part_file(data_dir: str, dataset: str, dt: str | dt_.date, part: int) -> str:
+    return _join(bronze_partition_dir(data_dir, dataset, dt), f"part-{part:05d}.csv")
+
+
+def manifest_dir(data_dir: str) -> str:
+    return _join(data_dir, "bronze", "_manifest")
+
+
+def manifest_file(data_dir: str, dt: str | dt_.date) -> str:
+    return _join(manifest_dir(data_dir), f"{dt_folder(dt)}.json")
+
+
+# silver -----------------------------------------------------------------------
+
+
+def silver_table_dir(data_dir: str, table: str) -> str:
+    return _join(data_dir, "silver", table)
+
+
+def silver_partition_dir(data_dir: str, table: str, dt: str | dt_.date) -> str:
+    return _join(data_dir, "silver", table, dt_folder(dt))
+
+
+def quarantine_dir(data_dir: str, dataset: str, dt: str | dt_.date | None = None) -> str:
+    """Quarantine of a dataset; dimensions (dt empty) have no dt folder."""
+    base = _join(data_dir, "silver", "_quarantine", dataset)
+    return _join(base, dt_folder(dt)) if dt else base
+
+
+# gold -------------------------------------------------------------------------
+
+
+def gold_table_dir(data_dir: str, table: str) -> str:
+    return _join(data_dir, "gold", table)
+
+
+def gold_jsonl_file(data_dir: str, table: str) -> str:
+    return _join(data_dir, "gold", f"{table}.jsonl")
+
+
+# warehouse, reports, runs -------------------------------------------------------
+
+
+def warehouse_file(data_dir: str) -> str:
+    return _join(data_dir, "warehouse", "ott_analytics.db")
+
+
+def report_file(data_dir: str) -> str:
+    return _join(data_dir, "reports", "analysis_report.txt")
+
+
+def dashboard_file(data_dir: str) -> str:
+    return _join(data_dir, "reports", "dashboard.html")
+
+
+def runs_dir(data_dir: str) -> str:
+    return _join(data_dir, "runs")
+
+
+def run_audit_file(data_dir: str, run_id: str) -> str:
+    return _join(data_dir, "runs", f"{run_id}.json")

@@ -1,0 +1,49 @@
+"""``ott``: the one console command (SPEC §9).
+
+Each subcommand lives in its own module with its own ``main(argv)``; this file only
+dispatches, so ``ott <cmd> --help`` shows that module's flags and the CLI, the Airflow
+DAG and the tests all drive the same entry points.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+from collections.abc import Sequence
+
+from beam_pipelines.cli_support import guarded
+
+# subcommand -> (module with main(argv), one-line summary)
+COMMANDS: dict[str, tuple[str, str]] = {
+    "generate": ("scripts.generate", "write deterministic synthetic bronze CSV (+ manifest)"),
+    "silver": ("beam_pipelines.silver_pipeline", "Beam: bronze -> validated, deduplicated silver Parquet + sessions"),
+    "gold": ("beam_pipelines.gold_pipeline", "Beam: silver -> the nine gold marts (Parquet + JSON lines)"),
+    "warehouse": ("scripts.warehouse", "load gold, sessions and dimensions into the SQLite warehouse"),
+    "analytics": ("scripts.analytics", "run the BigQuery-dialect SQL analytics and SQL data tests"),
+    "report": ("scripts.report", "write analysis_report.txt and dashboard.html from the warehouse"),
+    "run": ("scripts.run_all", "run every stage in order (generate, silver, gold, warehouse, analytics, report)"),
+}
+
+
+def _usage() -> str:
+    width = max(map(len, COMMANDS))
+    lines = ["usage: ott <command> [options]   (ott <command> --help for its options)", "", "commands:"]
+    lines += [f"  {name:<{width}}  {summary}" for name, (_, summary) in COMMANDS.items()]
+    return "\n".join(lines) + "\n"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in ("-h", "--help"):
+        sys.stdout.write(_usage())
+        return 0 if args else 2
+    name, rest = args[0], args[1:]
+    if name not in COMMANDS:
+        sys.stderr.write(f"ott: error: unknown command '{name}' (choose from {', '.join(COMMANDS)})\n")
+        return 2
+    module = importlib.import_module(COMMANDS[name][0])
+    return guarded(module.main, f"ott {name}", rest)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

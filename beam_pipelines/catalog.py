@@ -98,3 +98,13 @@ def runs_dir(data_dir: str) -> str:
 
 def run_audit_file(data_dir: str, run_id: str) -> str:
     return _join(data_dir, "runs", f"{run_id}.json")
+
+
+# per-partition audit written by silver and read by gold_data_quality ------------
+
+
+def silver_audit_file(data_dir: str, dataset: str, dt: str | dt_.date | None = None) -> str:
+    """Counts of one silver partition (``rows_read``, ``rows_valid``, ``duplicates_dropped``,
+    ``rows_quarantined`` and one key per quarantine reason). Dimensions have no dt."""
+    base = _join(data_dir, "silver", "_audit", dataset)
+    return _join(base, f"{dt_folder(dt)}.json") if dt else base + ".json"

@@ -1,0 +1,187 @@
+"""The data-quality gate between silver and gold (used by the Airflow DAG).
+
+Reads the per-partition audit JSON that ``ott silver`` writes
+(``catalog.silver_audit_file``: ``rows_read``, ``rows_valid``, ``duplicates_dropped``,
+``rows_quarantined`` and one key per quarantine reason) for one ingest date — both
+event datasets at ``dt`` plus the three dimension files — and fails when
+
+- any dataset's quarantine rate ``rows_quarantined / rows_read`` exceeds the threshold
+  (strictly greater: a rate equal to the threshold passes), or
+- conservation does not hold: ``rows_read != rows_valid + rows_quarantined +
+  duplicates_dropped``, or the per-reason counts do not add up to ``rows_quarantined``, or
+- an audit file is missing (silver did not run for that date).
+
+    python -m scripts.quality_gate --data-dir data --dt 2026-11-02
+    python -m scripts.quality_gate --data-dir data --dt 2026-11-02 --max-quarantine-rate 0.02
+
+Exit code 0 and one summary line per dataset when the gate passes; a one-line error and
+exit code 1 when it trips. The DAG calls :func:`enforce_quality_gate` directly.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from beam_pipelines import catalog
+from beam_pipelines.cli_support import OttArgumentParser, OttError, add_data_dir, configure_logging, guarded
+from beam_pipelines.schema import DIM_DATASETS, EVENT_DATASETS, QUARANTINE_REASONS
+
+log = logging.getLogger("ott.quality_gate")
+
+DEFAULT_MAX_QUARANTINE_RATE = 0.05
+COUNT_KEYS: tuple[str, ...] = ("rows_read", "rows_valid", "duplicates_dropped", "rows_quarantined")
+
+
+class QualityGateError(OttError):
+    """The silver output of a partition is not fit to publish."""
+
+
+@dataclass(frozen=True)
+class PartitionQuality:
+    """Audit counts of one dataset partition (``dt`` is None for a dimension file)."""
+
+    dataset: str
+    dt: str | None
+    rows_read: int
+    rows_valid: int
+    duplicates_dropped: int
+    rows_quarantined: int
+    quarantined_by_reason: dict[str, int]
+
+    @property
+    def quarantine_rate(self) -> float:
+        """Quarantined share of the rows read; 0.0 for an empty partition."""
+        return self.rows_quarantined / self.rows_read if self.rows_read else 0.0
+
+    @property
+    def label(self) -> str:
+        return f"{self.dataset} dt={self.dt}" if self.dt else self.dataset
+
+    def problems(self, max_quarantine_rate: float) -> list[str]:
+        """Human-readable reasons this partition fails the gate (empty list: it passes)."""
+        found: list[str] = []
+        accounted = self.rows_valid + self.rows_quarantined + self.duplicates_dropped
+        if accounted != self.rows_read:
+            found.append(
+                f"{self.label}: conservation broken (rows_read {self.rows_read} != rows_valid {self.rows_valid}"
+                f" + rows_quarantined {self.rows_quarantined} + duplicates_dropped {self.duplicates_dropped})"
+            )
+        by_reason = sum(self.quarantined_by_reason.values())
+        if by_reason != self.rows_quarantined:
+            found.append(
+                f"{self.label}: quarantine reasons add up to {by_reason}, rows_quarantined is {self.rows_quarantined}"
+            )
+        if self.quarantine_rate > max_quarantine_rate:
+            found.append(
+                f"{self.label}: quarantine rate {self.quarantine_rate:.2%} exceeds {max_quarantine_rate:.2%}"
+                f" ({self.rows_quarantined} of {self.rows_read} rows)"
+            )
+        return found
+
+
+def parse_audit(dataset: str, dt: str | None, audit: dict) -> PartitionQuality:
+    """One audit JSON object → :class:`PartitionQuality`; missing or non-integer counts are errors."""
+    counts: dict[str, int] = {}
+    for key in COUNT_KEYS + QUARANTINE_REASONS:
+        value = audit.get(key, 0 if key in QUARANTINE_REASONS else None)
+        # bool is an int subclass; a true/false count is a corrupt audit, not 1/0.
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise QualityGateError(f"audit of {dataset} dt={dt}: '{key}' is {value!r}, expected a count")
+        counts[key] = value
+    return PartitionQuality(
+        dataset=dataset,
+        dt=dt,
+        rows_read=counts["rows_read"],
+        rows_valid=counts["rows_valid"],
+        duplicates_dropped=counts["duplicates_dropped"],
+        rows_quarantined=counts["rows_quarantined"],
+        quarantined_by_reason={r: counts[r] for r in QUARANTINE_REASONS},
+    )
+
+
+def _read_text(path: str) -> str:
+    if "://" in path:
+        # gs:// (or any Beam filesystem) when the data lives in the cloud; Beam is imported
+        # only here so that local gates and the DAG file stay light.
+        from apache_beam.io.filesystems import FileSystems
+
+        if not FileSystems.exists(path):
+            raise FileNotFoundError(path)
+        with FileSystems.open(path) as handle:
+            return handle.read().decode("utf-8")
+    with open(path, encoding="utf-8") as handle:
+        return handle.read()
+
+
+def read_partition_quality(data_dir: str, dataset: str, dt: str | None) -> PartitionQuality:
+    """Load the silver audit of one dataset partition (``dt=None`` for a dimension)."""
+    path = catalog.silver_audit_file(data_dir, dataset, dt)
+    try:
+        audit = json.loads(_read_text(path))
+    except FileNotFoundError:
+        raise QualityGateError(f"no silver audit for {dataset} dt={dt} at {path}; did `ott silver` run?") from None
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise QualityGateError(f"unreadable silver audit {path}: {exc}") from None
+    if not isinstance(audit, dict):
+        raise QualityGateError(f"silver audit {path} is not a JSON object")
+    return parse_audit(dataset, dt, audit)
+
+
+def collect_quality(data_dir: str, dt: str) -> list[PartitionQuality]:
+    """The audits the gate judges for ingest date ``dt``: the dimensions, then each event dataset."""
+    dims = [read_partition_quality(data_dir, ds, None) for ds in DIM_DATASETS]
+    events = [read_partition_quality(data_dir, ds, dt) for ds in EVENT_DATASETS]
+    return dims + events
+
+
+def enforce_quality_gate(
+    data_dir: str, dt: str, max_quarantine_rate: float = DEFAULT_MAX_QUARANTINE_RATE
+) -> list[PartitionQuality]:
+    """Raise :class:`QualityGateError` naming every problem; return the audits when all pass."""
+    if not 0.0 <= max_quarantine_rate <= 1.0:
+        raise QualityGateError(f"max quarantine rate must be within [0, 1], got {max_quarantine_rate}")
+    partitions = collect_quality(data_dir, dt)
+    problems = [p for part in partitions for p in part.problems(max_quarantine_rate)]
+    if problems:
+        raise QualityGateError("quality gate failed: " + "; ".join(problems))
+    for part in partitions:
+        log.info(
+            "quality ok: %s read=%d valid=%d quarantined=%d (%.2f%%) duplicates=%d",
+            part.label,
+            part.rows_read,
+            part.rows_valid,
+            part.rows_quarantined,
+            100 * part.quarantine_rate,
+            part.duplicates_dropped,
+        )
+    return partitions
+
+
+def build_parser() -> OttArgumentParser:
+    parser = OttArgumentParser(
+        prog="python -m scripts.quality_gate",
+        description="Fail when a silver partition's quarantine rate is too high or its counts do not conserve rows.",
+    )
+    add_data_dir(parser)
+    parser.add_argument("--dt", required=True, help="ingest date YYYY-MM-DD of the event partitions to check")
+    parser.add_argument(
+        "--max-quarantine-rate",
+        type=float,
+        default=DEFAULT_MAX_QUARANTINE_RATE,
+        help="largest acceptable quarantined/read fraction per dataset (default: %(default)s)",
+    )
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging()
+    enforce_quality_gate(args.data_dir, args.dt, args.max_quarantine_rate)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(guarded(main, "quality_gate", None))

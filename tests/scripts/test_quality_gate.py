@@ -1,0 +1,121 @@
+"""The silver → gold data-quality gate: thresholds, conservation, missing audits."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from beam_pipelines import catalog
+from beam_pipelines.schema import DIM_DATASETS, EVENT_DATASETS, QUARANTINE_REASONS
+from scripts.quality_gate import QualityGateError, enforce_quality_gate, parse_audit
+
+DT = "2026-11-02"
+
+
+def audit(read: int, valid: int, dups: int, **reasons: int) -> dict:
+    counts = {r: reasons.get(r, 0) for r in QUARANTINE_REASONS}
+    return {
+        "rows_read": read,
+        "rows_valid": valid,
+        "duplicates_dropped": dups,
+        "rows_quarantined": sum(counts.values()),
+        **counts,
+    }
+
+
+def write_audit(data_dir: Path, dataset: str, dt: str | None, body: dict) -> None:
+    path = Path(catalog.silver_audit_file(str(data_dir), dataset, dt))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(body))
+
+
+@pytest.fixture
+def healthy(tmp_path: Path) -> Path:
+    """A data dir whose audits for DT all pass a 5% gate."""
+    for ds in DIM_DATASETS:
+        write_audit(tmp_path, ds, None, audit(100, 99, 0, missing_field=1))
+    for ds in EVENT_DATASETS:
+        write_audit(tmp_path, ds, DT, audit(1000, 970, 10, malformed=5, unknown_user=15))
+    return tmp_path
+
+
+def test_healthy_partition_passes_and_returns_every_dataset(healthy):
+    parts = enforce_quality_gate(str(healthy), DT, 0.05)
+    assert [p.dataset for p in parts] == list(DIM_DATASETS + EVENT_DATASETS)
+    assert parts[-1].quarantine_rate == pytest.approx(0.02)
+    assert parts[-1].quarantined_by_reason["unknown_user"] == 15
+
+
+def test_rate_above_threshold_trips_the_gate(healthy):
+    write_audit(healthy, "ad_events", DT, audit(1000, 900, 0, invalid_enum=100))
+    with pytest.raises(QualityGateError, match=r"ad_events dt=2026-11-02: quarantine rate 10\.00% exceeds 5\.00%"):
+        enforce_quality_gate(str(healthy), DT, 0.05)
+
+
+def test_rate_equal_to_threshold_passes(healthy):
+    write_audit(healthy, "playback_events", DT, audit(100, 95, 0, out_of_range=5))
+    enforce_quality_gate(str(healthy), DT, 0.05)
+
+
+def test_dimension_rate_counts_too(healthy):
+    write_audit(healthy, "campaigns", None, audit(10, 8, 0, missing_field=2))
+    with pytest.raises(QualityGateError, match="campaigns: quarantine rate 20.00%"):
+        enforce_quality_gate(str(healthy), DT, 0.05)
+
+
+def test_broken_conservation_trips_the_gate(healthy):
+    body = audit(1000, 990, 0, malformed=5)  # 5 rows unaccounted for
+    write_audit(healthy, "playback_events", DT, body)
+    with pytest.raises(QualityGateError, match="conservation broken"):
+        enforce_quality_gate(str(healthy), DT, 0.05)
+
+
+def test_reasons_must_add_up_to_quarantined(healthy):
+    body = audit(1000, 990, 0, malformed=10)
+    body["rows_quarantined"], body["rows_valid"] = 11, 989
+    write_audit(healthy, "playback_events", DT, body)
+    with pytest.raises(QualityGateError, match="reasons add up to 10, rows_quarantined is 11"):
+        enforce_quality_gate(str(healthy), DT, 0.05)
+
+
+def test_missing_audit_names_the_partition(healthy):
+    Path(catalog.silver_audit_file(str(healthy), "ad_events", DT)).unlink()
+    with pytest.raises(QualityGateError, match="no silver audit for ad_events dt=2026-11-02"):
+        enforce_quality_gate(str(healthy), DT, 0.05)
+
+
+def test_other_dates_are_not_judged(healthy):
+    # A bad partition of another day must not fail today's run.
+    write_audit(healthy, "ad_events", "2026-11-03", audit(10, 0, 0, malformed=10))
+    enforce_quality_gate(str(healthy), DT, 0.05)
+
+
+def test_empty_partition_has_rate_zero():
+    assert parse_audit("ad_events", DT, audit(0, 0, 0)).quarantine_rate == 0.0
+
+
+@pytest.mark.parametrize("bad", [None, "12", -1, True, 1.5])
+def test_corrupt_counts_are_rejected(bad):
+    body = audit(10, 10, 0)
+    body["rows_valid"] = bad
+    with pytest.raises(QualityGateError, match="'rows_valid'"):
+        parse_audit("ad_events", DT, body)
+
+
+def test_threshold_outside_unit_interval_is_rejected(healthy):
+    with pytest.raises(QualityGateError, match="within"):
+        enforce_quality_gate(str(healthy), DT, 5.0)
+
+
+def test_cli_exit_codes_and_one_line_error(healthy):
+    cmd = [sys.executable, "-m", "scripts.quality_gate", "--data-dir", str(healthy), "--dt", DT]
+    ok = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
+    assert ok.returncode == 0, ok.stderr
+    tripped = subprocess.run(cmd + ["--max-quarantine-rate", "0.01"], capture_output=True, text=True, timeout=120)
+    assert tripped.returncode == 1
+    assert tripped.stderr.strip().count("\n") == 0
+    assert "quarantine rate 2.00% exceeds 1.00%" in tripped.stderr

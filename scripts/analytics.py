@@ -1,0 +1,160 @@
+"""``ott analytics``: run the BigQuery-dialect analytic SQL and the SQL data tests (SPEC §7).
+
+    ott analytics                        # sql/analytics/*.sql -> analytics_* tables, then sql/tests/*.sql
+    ott analytics --data-dir /tmp/ott
+    ott analytics --sql-dir path/to/sql  # another folder holding analytics/ and tests/
+
+Every ``sql/analytics/<name>.sql`` is one BigQuery Standard SQL statement. At run time it
+is translated to SQLite with ``sqlglot.transpile(sql, read="bigquery", write="sqlite")``
+and materialised as the warehouse table ``analytics_<name>`` (dropped and re-created, all
+in one transaction, so a failing query leaves the previous analytics in place).
+Then every ``sql/tests/<name>.sql`` — a query that must return zero rows — runs against
+the warehouse; if any returns rows the command fails with one line naming them.
+
+The SQL references tables unqualified (``gold_daily_kpis``). On BigQuery the same files
+run unchanged with a default dataset, e.g.
+``bq query --use_legacy_sql=false --dataset_id=PROJECT:ott_analytics < sql/analytics/daily_growth.sql``
+or ``QueryJobConfig(default_dataset="PROJECT.ott_analytics")`` in the Python client.
+"""
+
+from __future__ import annotations
+
+import logging
+import sqlite3
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import sqlglot
+import sqlglot.errors
+
+from beam_pipelines import catalog
+from beam_pipelines.cli_support import OttArgumentParser, OttError, add_data_dir, configure_logging
+
+log = logging.getLogger("ott.analytics")
+
+SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+ANALYTICS_PREFIX = "analytics_"
+
+
+@dataclass(frozen=True)
+class SqlFile:
+    """One ``.sql`` file: its name (file stem), BigQuery source and SQLite translation."""
+
+    name: str
+    path: Path
+    bigquery_sql: str
+    sqlite_sql: str
+
+
+def to_sqlite(bigquery_sql: str, source: str = "<sql>") -> str:
+    """Translate exactly one BigQuery Standard SQL statement to SQLite."""
+    try:
+        statements = [s for s in sqlglot.parse(bigquery_sql, read="bigquery") if s is not None]
+    except sqlglot.errors.SqlglotError as exc:
+        raise OttError(f"{source} is not valid BigQuery SQL: {str(exc).splitlines()[0]}") from exc
+    if len(statements) != 1:
+        raise OttError(f"{source} must hold exactly one statement, found {len(statements)}")
+    return statements[0].sql(dialect="sqlite")
+
+
+def load_sql_files(folder: Path) -> list[SqlFile]:
+    """Every ``*.sql`` of ``folder`` in name order, translated to SQLite."""
+    if not folder.is_dir():
+        raise OttError(f"missing SQL folder {folder}")
+    files = []
+    for path in sorted(folder.glob("*.sql")):
+        text = path.read_text(encoding="utf-8")
+        files.append(SqlFile(path.stem, path, text, to_sqlite(text, str(path))))
+    return files
+
+
+def connect(db_path: str) -> sqlite3.Connection:
+    """Open an existing warehouse (never create an empty one by accident)."""
+    if not Path(db_path).is_file():
+        raise OttError(f"no warehouse at {db_path} (run `ott warehouse` first)")
+    return sqlite3.connect(f"file:{db_path}?mode=rw", uri=True)
+
+
+def materialise(conn: sqlite3.Connection, queries: Sequence[SqlFile]) -> dict[str, int]:
+    """Replace ``analytics_<name>`` for every query, all in one transaction; row counts."""
+    counts: dict[str, int] = {}
+    try:
+        conn.execute("BEGIN")
+        for query in queries:
+            table = ANALYTICS_PREFIX + query.name
+            conn.execute(f'DROP TABLE IF EXISTS "{table}"')
+            try:
+                conn.execute(f'CREATE TABLE "{table}" AS {query.sqlite_sql}')
+            except sqlite3.Error as exc:
+                raise OttError(f"{query.path.name} failed on SQLite: {exc}") from exc
+            counts[table] = conn.execute(f'SELECT COUNT(*) FROM "{table}"').fetchone()[0]
+        conn.execute("COMMIT")
+    except BaseException:
+        conn.execute("ROLLBACK")
+        raise
+    return counts
+
+
+@dataclass(frozen=True)
+class DataTestResult:
+    name: str
+    failing_rows: int
+    sample: list[tuple]
+
+
+def run_data_tests(conn: sqlite3.Connection, tests: Sequence[SqlFile]) -> list[DataTestResult]:
+    """Run each zero-row data test; the result lists every test with its failing row count."""
+    results = []
+    for test in tests:
+        try:
+            rows = conn.execute(test.sqlite_sql).fetchall()
+        except sqlite3.Error as exc:
+            raise OttError(f"data test {test.path.name} failed to run on SQLite: {exc}") from exc
+        results.append(DataTestResult(test.name, len(rows), rows[:5]))
+    return results
+
+
+def run_analytics(data_dir: str, sql_dir: Path = SQL_DIR) -> tuple[dict[str, int], list[DataTestResult]]:
+    """Materialise the analytics, then run the data tests (raises OttError if any fails)."""
+    queries = load_sql_files(sql_dir / "analytics")
+    tests = load_sql_files(sql_dir / "tests")
+    conn = connect(catalog.warehouse_file(data_dir))
+    try:
+        conn.isolation_level = None  # explicit BEGIN/COMMIT in materialise()
+        counts = materialise(conn, queries)
+        results = run_data_tests(conn, tests)
+    finally:
+        conn.close()
+    failed = [r for r in results if r.failing_rows]
+    for r in failed:
+        log.error("data test %s returned %d row(s), e.g. %s", r.name, r.failing_rows, r.sample)
+    if failed:
+        names = ", ".join(f"{r.name} ({r.failing_rows} row{'s' if r.failing_rows != 1 else ''})" for r in failed)
+        raise OttError(f"{len(failed)} of {len(results)} SQL data tests failed: {names}")
+    return counts, results
+
+
+def build_parser() -> OttArgumentParser:
+    parser = OttArgumentParser(
+        prog="ott analytics",
+        description="Translate sql/analytics/*.sql (BigQuery) to SQLite, materialise them as analytics_* "
+        "tables in the warehouse, then run the zero-row data tests in sql/tests/*.sql.",
+    )
+    add_data_dir(parser)
+    parser.add_argument("--sql-dir", type=Path, default=SQL_DIR, help="folder with analytics/ and tests/ (default: %(default)s)")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    configure_logging()
+    counts, results = run_analytics(args.data_dir, args.sql_dir)
+    for table, n in counts.items():
+        log.info("%-40s %8s rows", table, f"{n:,}")
+    log.info("%d analytic tables written; %d SQL data tests passed", len(counts), len(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

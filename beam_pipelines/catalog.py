@@ -108,3 +108,23 @@ def silver_audit_file(data_dir: str, dataset: str, dt: str | dt_.date | None = N
     ``rows_quarantined`` and one key per quarantine reason). Dimensions have no dt."""
     base = _join(data_dir, "silver", "_audit", dataset)
     return _join(base, f"{dt_folder(dt)}.json") if dt else base + ".json"
+
+
+def silver_root(data_dir: str) -> str:
+    return _join(data_dir, "silver")
+
+
+def silver_staging_dir(data_dir: str, run_id: str) -> str:
+    """Where a silver run writes before swapping a partition into place (never read)."""
+    return _join(data_dir, "silver", "_staging", run_id)
+
+
+def silver_trash_dir(data_dir: str, run_id: str) -> str:
+    """Where a swap parks the previous partition until the new one is in place."""
+    return _join(data_dir, "silver", "_trash", run_id)
+
+
+def silver_sessions_partition_dir(data_dir: str, event_date: str | dt_.date) -> str:
+    """``silver_sessions`` is partitioned by the session's event_date, not by dt."""
+    value = event_date if isinstance(event_date, str) else event_date.isoformat()
+    return _join(data_dir, "silver", "silver_sessions", f"event_date={value}")

@@ -1,0 +1,301 @@
+"""Arrow/pandas plumbing shared by the gold marts.
+
+Inside the gold stage every frame uses the same internal encoding, so joins, sorts and
+sums are plain numpy work rather than per-row Python:
+
+- dates (``event_date``, ``dt``, ``signup_date`` …) are ``int32`` day numbers since
+  1970-01-01 (Arrow ``date32`` storage), converted back to dates only when a gold
+  table is written;
+- timestamps are ``int64`` milliseconds since the epoch (UTC);
+- booleans are non-null ``bool`` (a null flag reads as False);
+- strings stay pandas strings (nullable).
+
+Shapes: a *batch* is a ``pandas.DataFrame`` holding one Parquet record batch of a
+silver table; a *partial* is a small ``DataFrame`` of key columns plus additive
+measures; a gold table leaves this module as a ``pyarrow.Table`` with
+``GOLD_SCHEMAS[table]`` and its rows sorted by ``TABLE_KEYS[table]`` (nulls first).
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import posixpath
+import re
+from collections.abc import Iterable, Iterator, Sequence
+
+import apache_beam as beam
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from apache_beam.io.filesystems import FileSystems
+
+from beam_pipelines.schema import GOLD_SCHEMAS, TABLE_KEYS, TS
+
+EPOCH = np.datetime64("1970-01-01", "D")
+_PARTITION_RE = re.compile(r"/(dt|event_date)=(\d{4}-\d{2}-\d{2})/")
+
+# ------------------------------------------------------------------ reading silver
+
+
+def match_paths(pattern: str) -> list[str]:
+    """Every file matching a ``FileSystems`` glob (``**`` recurses), sorted by path."""
+    return sorted(m.path for m in FileSystems.match([pattern])[0].metadata_list)
+
+
+def normalise_arrow(table: pa.Table, columns: Sequence[str], path: str = "") -> pd.DataFrame:
+    """One Arrow table/batch of a silver table → a frame in the gold internal encoding.
+
+    A ``dt``/``event_date`` column missing from the file is recovered from the hive
+    folder name in ``path`` (some writers keep the partition column only in the path).
+    """
+    out: dict[str, pa.Array | pa.ChunkedArray] = {}
+    names = set(table.column_names)
+    for name in columns:
+        if name in names:
+            col = table.column(name)
+        else:
+            found = dict(_PARTITION_RE.findall(path))
+            if name not in found:
+                raise KeyError(f"column {name!r} missing from {path or 'input'}")
+            col = pa.array([np.datetime64(found[name], "D")] * table.num_rows, pa.date32())
+        if pa.types.is_date(col.type):
+            col = col.cast(pa.date32()).cast(pa.int32())
+        elif pa.types.is_timestamp(col.type):
+            col = col.cast(TS).cast(pa.int64())
+        elif pa.types.is_boolean(col.type):
+            col = pc.fill_null(col, False)
+        out[name] = col
+    return pa.table(out).to_pandas() if out else pd.DataFrame(index=range(table.num_rows))
+
+
+def read_parquet_frames(path: str, columns: Sequence[str], batch_rows: int = 262_144) -> Iterator[pd.DataFrame]:
+    """Yield a silver Parquet file as normalised frames of up to ``batch_rows`` rows."""
+    with FileSystems.open(path) as handle:
+        parquet = pq.ParquetFile(handle)
+        present = [c for c in columns if c in parquet.schema_arrow.names]
+        for batch in parquet.iter_batches(batch_size=batch_rows, columns=present):
+            yield normalise_arrow(pa.Table.from_batches([batch]), columns, path)
+
+
+def rows_frame(schema: pa.Schema, rows: Iterable[dict], columns: Sequence[str] | None = None) -> pd.DataFrame:
+    """Literal rows (dicts, missing keys null) of a silver schema → a normalised frame.
+
+    This is how tests and small inputs enter the gold stage with exactly the encoding a
+    Parquet read would give.
+    """
+    rows = list(rows)
+    arrays = [pa.array([r.get(f.name) for r in rows], f.type) for f in schema]
+    table = pa.Table.from_arrays(arrays, schema=schema)
+    return normalise_arrow(table, columns or schema.names)
+
+
+def empty_frame(columns: dict[str, str]) -> pd.DataFrame:
+    """An empty frame with the given ``{column: dtype}``."""
+    return pd.DataFrame({name: pd.Series([], dtype=dtype) for name, dtype in columns.items()})
+
+
+# ------------------------------------------------------------------ hash buckets
+
+
+def bucket_of(values: pd.Series, buckets: int) -> np.ndarray:
+    """Stable bucket number of each value (same on every worker and every run)."""
+    hashes = pd.util.hash_pandas_object(values.reset_index(drop=True), index=False).to_numpy()
+    return (hashes % np.uint64(buckets)).astype(np.int64)
+
+
+def split_by_bucket(frame: pd.DataFrame, key: str, buckets: int) -> Iterator[tuple[int, pd.DataFrame]]:
+    """``(bucket, rows of that bucket)`` for every bucket present in ``frame``."""
+    if frame.empty:
+        return
+    numbers = bucket_of(frame[key], buckets)
+    for number, part in frame.groupby(numbers, sort=True):
+        yield int(number), part.reset_index(drop=True)
+
+
+# ------------------------------------------------------------------ additive frames
+
+
+def sum_partials(frames: Iterable[pd.DataFrame], keys: Sequence[str], measures: Sequence[str]) -> pd.DataFrame:
+    """Concatenate partial aggregates and sum ``measures`` per ``keys`` (null keys kept).
+
+    Measures are integers here, so the result does not depend on the order in which
+    partials arrive: that is what makes the combiner safe to lift and to run on many
+    workers with byte-identical output.
+    """
+    frames = [f for f in frames if f is not None and len(f)]
+    if not frames:
+        return empty_frame({**{k: "object" for k in keys}, **{m: "int64" for m in measures}})
+    data = pd.concat([f[list(keys) + list(measures)] for f in frames], ignore_index=True)
+    if not keys:
+        return data[list(measures)].sum().to_frame().T.astype("int64")
+    summed = data.groupby(list(keys), dropna=False, sort=True)[list(measures)].sum().reset_index()
+    return summed
+
+
+class SumPartialsFn(beam.CombineFn):
+    """Combine partial-aggregate frames into one by summing measures per key.
+
+    Accumulator: a frame already reduced to one row per key, so lifting before the
+    shuffle sends only per-key sums between stages.
+    """
+
+    def __init__(self, keys: Sequence[str], measures: Sequence[str], dtypes: dict[str, str] | None = None):
+        self._keys = tuple(keys)
+        self._measures = tuple(measures)
+        self._dtypes = dict(dtypes or {})
+
+    def create_accumulator(self) -> pd.DataFrame | None:
+        return None
+
+    def add_input(self, accumulator, element: pd.DataFrame):
+        return sum_partials([accumulator, element], self._keys, self._measures)
+
+    def add_inputs(self, accumulator, elements):
+        return sum_partials([accumulator, *elements], self._keys, self._measures)
+
+    def merge_accumulators(self, accumulators):
+        return sum_partials(accumulators, self._keys, self._measures)
+
+    def extract_output(self, accumulator) -> pd.DataFrame:
+        result = sum_partials([accumulator], self._keys, self._measures)
+        for name, dtype in self._dtypes.items():
+            result[name] = result[name].astype(dtype)
+        return result.sort_values(list(self._keys), na_position="first", kind="mergesort").reset_index(drop=True) if self._keys else result
+
+
+class ConcatFramesFn(beam.CombineFn):
+    """Concatenate frames (rows already final) and sort them by ``keys`` for a stable order."""
+
+    def __init__(self, columns: dict[str, str], keys: Sequence[str]):
+        self._columns = dict(columns)
+        self._keys = list(keys)
+
+    def create_accumulator(self) -> list[pd.DataFrame]:
+        return []
+
+    def add_input(self, accumulator, element):
+        accumulator.append(element)
+        return accumulator
+
+    def merge_accumulators(self, accumulators):
+        return [f for acc in accumulators for f in acc]
+
+    def extract_output(self, accumulator) -> pd.DataFrame:
+        frames = [f for f in accumulator if len(f)]
+        if not frames:
+            return empty_frame(self._columns)
+        data = pd.concat([f[list(self._columns)] for f in frames], ignore_index=True)
+        return data.sort_values(self._keys, na_position="first", kind="mergesort").reset_index(drop=True)
+
+
+class CollectSortedValuesFn(beam.CombineFn):
+    """Per key, gather numeric arrays into one ascending array (for exact, order-free
+    statistics: nearest-rank percentiles and float means summed in sorted order)."""
+
+    def __init__(self, width: int):
+        self._width = width
+
+    def create_accumulator(self) -> list[list[np.ndarray]]:
+        return [[] for _ in range(self._width)]
+
+    def add_input(self, accumulator, element: Sequence[np.ndarray]):
+        for slot, values in zip(accumulator, element, strict=True):
+            if len(values):
+                slot.append(np.asarray(values))
+        return accumulator
+
+    def merge_accumulators(self, accumulators):
+        merged = self.create_accumulator()
+        for acc in accumulators:
+            for slot, parts in zip(merged, acc, strict=True):
+                slot.extend(parts)
+        return merged
+
+    def compact(self, accumulator):
+        return [[np.concatenate(parts)] if len(parts) > 1 else parts for parts in accumulator]
+
+    def extract_output(self, accumulator) -> tuple[np.ndarray, ...]:
+        return tuple(np.sort(np.concatenate(parts)) if parts else np.array([]) for parts in accumulator)
+
+
+# ------------------------------------------------------------------ statistics
+
+
+def nearest_rank(sorted_values: np.ndarray, percent: int) -> int | None:
+    """Nearest-rank percentile: the value at rank ⌈p/100 × N⌉ (1-based) of ascending values."""
+    n = len(sorted_values)
+    if n == 0:
+        return None
+    rank = max(1, -(-percent * n // 100))  # integer ceiling, no float rounding
+    return int(sorted_values[rank - 1])
+
+
+def ratio(numerator: pd.Series | np.ndarray, denominator: pd.Series | np.ndarray) -> np.ndarray:
+    """Element-wise numerator / denominator as float, NaN (→ null) where the denominator is 0."""
+    num = np.asarray(numerator, dtype="float64")
+    den = np.asarray(denominator, dtype="float64")
+    out = np.full(num.shape, np.nan)
+    np.divide(num, den, out=out, where=den != 0)
+    return out
+
+
+def monday_of(days: pd.Series | np.ndarray) -> np.ndarray:
+    """Day number of the Monday starting the ISO week of each day number (1970-01-01 was a Thursday)."""
+    days = np.asarray(days, dtype="int64")
+    return days - (days + 3) % 7
+
+
+# ------------------------------------------------------------------ gold output
+
+
+def to_gold_table(frame: pd.DataFrame, table: str) -> pa.Table:
+    """Internal frame → ``pyarrow.Table`` with ``GOLD_SCHEMAS[table]``, sorted by its keys.
+
+    Day numbers become dates, NaN becomes null, and extra columns are dropped.
+    """
+    schema = GOLD_SCHEMAS[table]
+    frame = frame.sort_values(list(TABLE_KEYS[table]), na_position="first", kind="mergesort")
+    arrays = []
+    for field in schema:
+        series = frame[field.name]
+        if pa.types.is_date(field.type):
+            values = pa.array(series.to_numpy(dtype="float64", na_value=np.nan), pa.float64(), from_pandas=True)
+            arrays.append(values.cast(pa.int32()).cast(pa.date32()))
+        elif pa.types.is_integer(field.type):
+            values = pa.array(series.to_numpy(dtype="float64", na_value=np.nan), pa.float64(), from_pandas=True)
+            arrays.append(values.cast(field.type))
+        elif pa.types.is_floating(field.type):
+            arrays.append(pa.array(series.to_numpy(dtype="float64", na_value=np.nan), field.type, from_pandas=True))
+        else:
+            arrays.append(pa.array(series.astype(object).where(series.notna(), None).tolist(), field.type))
+    return pa.Table.from_arrays(arrays, schema=schema)
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    """The table as one Parquet file; same table → same bytes."""
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="snappy")
+    return sink.getvalue()
+
+
+def jsonl_bytes(table: pa.Table) -> bytes:
+    """JSON lines: keys in schema order, dates ISO, floats as Python repr, nulls null."""
+    lines = []
+    for row in table.to_pylist():
+        lines.append(json.dumps({k: (v.isoformat() if hasattr(v, "isoformat") else v) for k, v in row.items()}))
+    return ("\n".join(lines) + "\n").encode() if lines else b""
+
+
+def write_atomically(path: str, payload: bytes) -> None:
+    """Write ``payload`` to a temporary sibling, then rename it over ``path``."""
+    folder = posixpath.dirname(path)
+    if not FileSystems.exists(folder):
+        FileSystems.mkdirs(folder)
+    # The temporary name matches no reader's ``*.parquet`` glob, even after a crash.
+    tmp = posixpath.join(folder, f".{posixpath.basename(path)}.tmp")
+    with FileSystems.create(tmp) as handle:
+        handle.write(payload)
+    FileSystems.rename([tmp], [path])

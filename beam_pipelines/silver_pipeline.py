@@ -1,0 +1,750 @@
+"""Silver: Beam pipeline from bronze CSV to validated, deduplicated, sessionised Parquet.
+
+Local (in-process FnApiRunner, pinned by ``options.make_pipeline``)::
+
+    ott silver --data-dir data                       # every dt folder found in bronze
+    ott silver --data-dir data --dt 2026-11-02       # one ingest partition (+ dims, sessions)
+    ott silver --data-dir data --direct_running_mode=multi_processing --direct_num_workers=2
+
+Dataflow (same code; unknown flags go to PipelineOptions)::
+
+    ott silver --data-dir gs://bucket/ott --runner DataflowRunner --project p \\
+        --region europe-west1 --temp_location gs://bucket/tmp
+    # build the job graph offline, submit nothing:
+    ott silver --runner DataflowRunner --project p --region r \\
+        --temp_location gs://b/tmp --dry_run=True --no_auth
+
+What it writes (SPEC §2, §4, §5; docs/silver.md documents every column):
+
+- ``silver/silver_{users,content,campaigns}/part-00000.parquet`` — valid, deduplicated dims;
+- ``silver/silver_{playback,ad}_events/dt=D/part-BBBBB.parquet`` — one file per hash
+  bucket of event_id, rows sorted by event_id;
+- ``silver/silver_sessions/event_date=D/part-BBBBB.parquet`` — rebuilt every run from
+  ALL silver playback partitions (those of this run plus those already in silver),
+  after the cross-partition rule "earliest dt wins";
+- ``silver/_quarantine/<dataset>[/dt=D]/part-FFFFF.parquet`` — one file per bronze file;
+- ``silver/_audit/<dataset>[/dt=D].json`` and ``runs/<run_id>.json`` — counts;
+  conservation (read = valid + quarantined + duplicates) is checked before a partition
+  is published, and a violation fails the run.
+
+Flow (every element is a batch — a whole file or a hash bucket — never one row)::
+
+    dims:   ListDimFiles → ReadDims → ValidateDims → DedupeDims ─┐ (valid keys, durations)
+    events: ListEventFiles → ReadEvents → ValidateEvents ────────┴→ DedupeEvents
+            (+ ReadSilverEvents: playback partitions not rebuilt this run)
+            DedupeEvents → partitions, counts, events for sessions → BuildSessions
+    every output → WriteStagedFiles → PublishPartitions / PublishSessions → WriteRunAudit
+
+Writes are idempotent and crash-safe: files go to ``silver/_staging/<run_id>/`` and a
+partition is swapped into place only when complete (``silver_io.replace_tree``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt_
+import json
+import logging
+import re
+import time
+import zlib
+from collections.abc import Iterable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+
+import apache_beam as beam
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from apache_beam.metrics import Metrics
+from apache_beam.options.pipeline_options import StandardOptions, TestOptions
+
+from beam_pipelines import catalog, silver_io
+from beam_pipelines.bronze_csv import BronzeBatch, parse_bronze_bytes
+from beam_pipelines.cli_support import OttArgumentParser, OttError, add_data_dir, configure_logging
+from beam_pipelines.options import make_pipeline
+from beam_pipelines.schema import (
+    DIM_DATASETS,
+    EVENT_DATASETS,
+    PRIMARY_KEY,
+    QUARANTINE_REASONS,
+    QUARANTINE_SCHEMA,
+    SILVER_SCHEMAS,
+    SILVER_TABLE_OF,
+)
+from beam_pipelines.sessions import build_sessions
+from beam_pipelines.validate import (
+    ORDER_COLUMNS,
+    ValidatedBatch,
+    dedupe_first,
+    empty_counts,
+    first_occurrences,
+    validate_batch,
+)
+
+log = logging.getLogger("ott.silver")
+
+DEFAULT_BUCKETS = 4
+PLAYBACK = "playback_events"
+SESSIONS = "silver_sessions"
+_DT_FOLDER = re.compile(r"/dt=([^/]+)/[^/]+$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+# ---------------------------------------------------------------- the plan
+
+
+@dataclass(frozen=True)
+class BronzeFile:
+    """One bronze file to read; ``file_index`` is its rank by name in its partition."""
+
+    dataset: str
+    dt: str  # "" for dimension files
+    path: str
+    rel_path: str  # as recorded in quarantine: relative to the data dir
+    file_index: int
+
+
+@dataclass(frozen=True)
+class SilverPlan:
+    """Everything the pipeline reads and publishes, decided before it runs."""
+
+    data_dir: str
+    run_id: str
+    buckets: int
+    dim_files: tuple[BronzeFile, ...]
+    event_files: tuple[BronzeFile, ...]
+    partitions: tuple[tuple[str, str], ...]  # (dataset, dt) published by this run; dt "" = dim
+    kept_playback_files: tuple[str, ...]  # silver playback parquet of dts not rebuilt
+
+
+def _valid_date(text: str) -> bool:
+    if not _DATE.match(text):
+        return False
+    try:
+        dt_.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
+
+
+def _relative(data_dir: str, path: str) -> str:
+    root = data_dir.rstrip("/") + "/"
+    return path[len(root) :] if path.startswith(root) else path
+
+
+def plan_run(data_dir: str, dt: str | None, run_id: str, buckets: int) -> SilverPlan:
+    """List the bronze to read and the partitions to publish; bad input → OttError."""
+    bronze = data_dir.rstrip("/") + "/bronze"
+    if dt is not None and not _valid_date(dt):
+        raise OttError(f"--dt must be a date YYYY-MM-DD, got '{dt}'")
+    if not silver_io.tree_files(bronze):
+        raise OttError(f"no bronze data: folder '{bronze}' is missing or empty")
+    dim_files = []
+    for dataset in DIM_DATASETS:
+        path = catalog.bronze_dim_file(data_dir, dataset)
+        if not silver_io.list_files(path):
+            raise OttError(f"missing bronze dimension file '{path}'")
+        dim_files.append(BronzeFile(dataset, "", path, _relative(data_dir, path), 0))
+
+    event_files: list[BronzeFile] = []
+    partitions: list[tuple[str, str]] = [(ds, "") for ds in DIM_DATASETS]
+    for dataset in EVENT_DATASETS:
+        folder = "dt=" + dt if dt else "dt=*"
+        files = silver_io.list_files(f"{catalog.bronze_dataset_dir(data_dir, dataset)}/{folder}/part-*.csv")
+        by_dt: dict[str, list[str]] = {}
+        for path in files:
+            match = _DT_FOLDER.search(path)
+            value = match.group(1) if match else ""
+            if not _valid_date(value):
+                raise OttError(f"bronze folder name is not dt=YYYY-MM-DD: '{path}'")
+            by_dt.setdefault(value, []).append(path)
+        for value in sorted(by_dt):
+            partitions.append((dataset, value))
+            for index, path in enumerate(sorted(by_dt[value], key=lambda p: p.rsplit("/", 1)[1])):
+                event_files.append(BronzeFile(dataset, value, path, _relative(data_dir, path), index))
+    if dt and not event_files:
+        raise OttError(f"no bronze part-*.csv files for dt={dt} under '{bronze}'")
+    if not event_files:
+        log.warning("no event partitions in %s: only dimensions will be processed", bronze)
+
+    rebuilt = {value for ds, value in partitions if ds == PLAYBACK}
+    kept = [
+        path
+        for path in silver_io.list_files(
+            catalog.silver_table_dir(data_dir, SILVER_TABLE_OF[PLAYBACK]) + "/dt=*/*.parquet"
+        )
+        if (m := _DT_FOLDER.search(path)) and m.group(1) not in rebuilt
+    ]
+    return SilverPlan(
+        data_dir=data_dir,
+        run_id=run_id,
+        buckets=buckets,
+        dim_files=tuple(dim_files),
+        event_files=tuple(event_files),
+        partitions=tuple(partitions),
+        kept_playback_files=tuple(kept),
+    )
+
+
+# ---------------------------------------------------------- plain helpers
+
+
+def bucket_of(values: pa.Array, buckets: int) -> np.ndarray:
+    """Stable bucket (crc32 mod n) of each string: same key → same bucket in every process."""
+    return np.fromiter(
+        (zlib.crc32(v.encode("utf-8")) % buckets for v in values.to_pylist()), dtype=np.int64, count=len(values)
+    )
+
+
+def split_by_bucket(table: pa.Table, column: str, buckets: int) -> Iterator[tuple[int, pa.Table]]:
+    """(bucket, rows of that bucket in their original order) for every non-empty bucket."""
+    if table.num_rows == 0:
+        return
+    ids = bucket_of(table.column(column).combine_chunks(), buckets)
+    order = np.argsort(ids, kind="stable")
+    sorted_ids = ids[order]
+    cuts = np.flatnonzero(np.diff(sorted_ids)) + 1
+    for chunk in np.split(order, cuts):
+        yield int(ids[chunk[0]]), table.take(pa.array(chunk))
+
+
+def merge_counts(counts: Iterable[dict[str, int]]) -> dict[str, int]:
+    total = empty_counts()
+    for c in counts:
+        for key, value in c.items():
+            total[key] = total.get(key, 0) + value
+    return total
+
+
+def conservation_errors(dataset: str, dt: str, c: dict[str, int]) -> list[str]:
+    """Why the counts of one partition do not add up (empty when they do)."""
+    where = f"{dataset} dt={dt or '-'}"
+    errors = []
+    if c["rows_read"] != c["rows_valid"] + c["rows_quarantined"] + c["duplicates_dropped"]:
+        errors.append(
+            f"{where}: rows_read {c['rows_read']} != rows_valid {c['rows_valid']} + rows_quarantined "
+            f"{c['rows_quarantined']} + duplicates_dropped {c['duplicates_dropped']}"
+        )
+    if sum(c[r] for r in QUARANTINE_REASONS) != c["rows_quarantined"]:
+        errors.append(f"{where}: quarantine reasons do not add up to rows_quarantined")
+    return errors
+
+
+def dedupe_partitions(fresh: pa.Table) -> tuple[pa.Table, dict[str, dict[str, int]]]:
+    """Within-partition dedupe of valid rows of several dts → (kept rows, counts per dt).
+
+    First occurrence by (file name, line) wins, per dt. Order columns are dropped.
+    """
+    ordered = fresh.sort_by([("dt", "ascending")] + [(c, "ascending") for c in ORDER_COLUMNS])
+    key = pc.binary_join_element_wise(ordered.column("dt").cast(pa.string()), ordered.column("event_id"), "|")
+    kept = ordered.take(pa.array(first_occurrences(key))).drop_columns(list(ORDER_COLUMNS))
+    read = _count_by_dt(ordered)
+    valid = _count_by_dt(kept)
+    counts = {
+        day: {"rows_valid": valid.get(day, 0), "duplicates_dropped": n - valid.get(day, 0)} for day, n in read.items()
+    }
+    return kept, counts
+
+
+def _count_by_dt(table: pa.Table) -> dict[str, int]:
+    grouped = table.group_by("dt", use_threads=False).aggregate([("event_id", "count")])
+    days = grouped.column("dt").to_pylist()
+    return {day.isoformat(): n for day, n in zip(days, grouped.column("event_id_count").to_pylist())}
+
+
+def earliest_dt_wins(events: pa.Table) -> pa.Table:
+    """Cross-partition rule: for each event_id keep the row of the earliest dt."""
+    ordered = events.sort_by([("dt", "ascending"), ("event_id", "ascending")])
+    return ordered.take(pa.array(first_occurrences(ordered.column("event_id"))))
+
+
+# ------------------------------------------------------------ transforms
+
+
+class ReadBronzeFiles(beam.PTransform):
+    """PCollection[BronzeFile] → PCollection[BronzeBatch] (one batch per file)."""
+
+    def expand(self, files):
+        return files | "ParseCsvFile" >> beam.ParDo(_ParseCsvFileFn())
+
+
+class _ParseCsvFileFn(beam.DoFn):
+    def __init__(self) -> None:
+        self.files = Metrics.counter("silver", "bronze_files_read")
+        self.bytes = Metrics.counter("silver", "bronze_bytes_read")
+
+    def process(self, spec: BronzeFile) -> Iterator[BronzeBatch]:
+        data = silver_io.read_bytes(spec.path)
+        self.files.inc()
+        self.bytes.inc(len(data))
+        if not data.strip():
+            log.warning("empty bronze file %s: no header, no records", spec.rel_path)
+        yield parse_bronze_bytes(data, spec.dataset, spec.dt, spec.rel_path, spec.file_index)
+
+
+class ValidateRows(beam.PTransform):
+    """PCollection[BronzeBatch] → PCollection[ValidatedBatch] (SPEC §4 rules 1–7).
+
+    ``dim_keys``: a side input ``{dimension: Arrow array of its valid keys}`` (needed
+    for event datasets, ``None`` for dimension files).
+    """
+
+    def __init__(self, dim_keys=None) -> None:
+        super().__init__()
+        self.dim_keys = dim_keys
+
+    def expand(self, batches):
+        if self.dim_keys is None:
+            return batches | "ValidateBatch" >> beam.ParDo(_ValidateBatchFn())
+        return batches | "ValidateBatch" >> beam.ParDo(_ValidateBatchFn(), self.dim_keys)
+
+
+class _ValidateBatchFn(beam.DoFn):
+    def process(self, batch: BronzeBatch, dim_keys=None) -> Iterator[ValidatedBatch]:
+        result = validate_batch(batch, dim_keys)
+        for key, value in result.counts.items():
+            if value:
+                Metrics.counter(f"silver.{batch.dataset}", key).inc(value)
+        yield result
+
+
+class DedupeDims(beam.PTransform):
+    """PCollection[ValidatedBatch] of dimension files → PCollection[(dataset, table)].
+
+    A repeated key keeps its first valid row; the dropped rows are counted
+    (tagged output ``counts``: ((dataset, ""), {rows_valid, duplicates_dropped})).
+    """
+
+    def expand(self, validated):
+        return (
+            validated
+            | "KeyByDataset" >> beam.Map(lambda v: (v.dataset, v.valid))
+            | "GroupDimBatches" >> beam.GroupByKey()
+            | "KeepFirstKey" >> beam.ParDo(_DedupeDimFn()).with_outputs("counts", main="tables")
+        )
+
+
+class _DedupeDimFn(beam.DoFn):
+    def process(self, element):
+        dataset, tables = element
+        kept, dropped = dedupe_first(pa.concat_tables(list(tables)), dataset)
+        kept = kept.sort_by(PRIMARY_KEY[dataset])
+        yield beam.pvalue.TaggedOutput(
+            "counts", ((dataset, ""), {"rows_valid": kept.num_rows, "duplicates_dropped": dropped})
+        )
+        yield dataset, kept
+
+
+class DedupeEvents(beam.PTransform):
+    """Within-partition dedupe of valid events, and earliest-dt-wins for sessions.
+
+    In: PCollection[ValidatedBatch] of event files, plus ``kept_playback``:
+    PCollection[pa.Table] of silver playback partitions not rebuilt in this run.
+    Shuffle: (dataset, crc32(event_id) mod ``buckets``) → all batches of a bucket.
+    Out (tagged): ``partitions`` (dataset, dt, bucket, rows sorted by event_id),
+    ``counts`` ((dataset, dt), {rows_valid, duplicates_dropped}) and ``for_sessions``
+    (playback rows after the cross-partition rule, one table per bucket).
+    """
+
+    def __init__(self, buckets: int, kept_playback) -> None:
+        super().__init__()
+        self.buckets = buckets
+        self.kept_playback = kept_playback
+
+    def expand(self, validated):
+        buckets = self.buckets
+        fresh = validated | "BucketFreshRows" >> beam.FlatMap(
+            lambda v: (((v.dataset, b), ("fresh", t)) for b, t in split_by_bucket(v.valid, "event_id", buckets))
+        )
+        kept = self.kept_playback | "BucketKeptRows" >> beam.FlatMap(
+            lambda t: (((PLAYBACK, b), ("kept", s)) for b, s in split_by_bucket(t, "event_id", buckets))
+        )
+        return (
+            (fresh, kept)
+            | "MergeBucketInputs" >> beam.Flatten()
+            | "GroupByEventBucket" >> beam.GroupByKey()
+            | "DropDuplicates" >> beam.ParDo(_DedupeBucketFn()).with_outputs("counts", "for_sessions", main="partitions")
+        )
+
+
+class _DedupeBucketFn(beam.DoFn):
+    def __init__(self) -> None:
+        self.dropped = Metrics.counter("silver", "duplicates_dropped")
+
+    def process(self, element):
+        (dataset, bucket), parts = element
+        parts = list(parts)
+        fresh_tables = [t for kind, t in parts if kind == "fresh"]
+        schema = SILVER_SCHEMAS[SILVER_TABLE_OF[dataset]]
+        kept_rows = schema.empty_table()
+        if fresh_tables:
+            kept_rows, counts = dedupe_partitions(pa.concat_tables(fresh_tables))
+            for day, c in counts.items():
+                self.dropped.inc(c["duplicates_dropped"])
+                yield beam.pvalue.TaggedOutput("counts", ((dataset, day), c))
+            for day in sorted(counts):
+                rows = kept_rows.filter(pc.equal(kept_rows.column("dt"), dt_.date.fromisoformat(day)))
+                if rows.num_rows:
+                    yield dataset, day, bucket, rows.sort_by("event_id")
+        if dataset == PLAYBACK:
+            old = [t.select(schema.names).cast(schema) for kind, t in parts if kind == "kept"]
+            events = pa.concat_tables([kept_rows] + old)
+            if events.num_rows:
+                yield beam.pvalue.TaggedOutput("for_sessions", earliest_dt_wins(events))
+
+
+class BuildSessions(beam.PTransform):
+    """PCollection[pa.Table] of deduplicated playback events → PCollection[pa.Table] of sessions.
+
+    Shuffle: crc32(session_id) mod ``buckets`` → every event of a session meets in one
+    batch; ``content`` is a side input (the valid content table) for ``completed``.
+    Output elements are (bucket, sessions table sorted by session_id).
+    """
+
+    def __init__(self, buckets: int, content) -> None:
+        super().__init__()
+        self.buckets = buckets
+        self.content = content
+
+    def expand(self, events):
+        buckets = self.buckets
+        return (
+            events
+            | "BucketBySession" >> beam.FlatMap(lambda t: split_by_bucket(t, "session_id", buckets))
+            | "GroupBySessionBucket" >> beam.GroupByKey()
+            | "Sessionise" >> beam.ParDo(_SessioniseFn(), self.content)
+        )
+
+
+class _SessioniseFn(beam.DoFn):
+    def __init__(self) -> None:
+        self.sessions = Metrics.counter("silver", "sessions_built")
+
+    def process(self, element, content):
+        bucket, tables = element
+        sessions = build_sessions(pa.concat_tables(list(tables)), content)
+        self.sessions.inc(sessions.num_rows)
+        yield bucket, sessions
+
+
+@dataclass(frozen=True)
+class StagedFile:
+    """A file to write into staging: ``final_dir`` is the folder it is published to."""
+
+    partition: tuple[str, str]  # (dataset or "silver_sessions", dt) it belongs to
+    final_dir: str
+    name: str
+
+
+class WriteStagedFiles(beam.PTransform):
+    """PCollection[(StagedFile, pa.Table)] → PCollection[(partition, StagedFile)] once written."""
+
+    def __init__(self, data_dir: str, run_id: str) -> None:
+        super().__init__()
+        self.data_dir = data_dir
+        self.run_id = run_id
+
+    def expand(self, files):
+        return files | "WriteParquet" >> beam.ParDo(_WriteStagedFn(self.data_dir, self.run_id))
+
+
+def staged_path(data_dir: str, run_id: str, final_dir: str) -> str:
+    """The staging twin of a silver folder."""
+    root = catalog.silver_root(data_dir)
+    return catalog.silver_staging_dir(data_dir, run_id) + "/" + final_dir[len(root) + 1 :]
+
+
+class _WriteStagedFn(beam.DoFn):
+    def __init__(self, data_dir: str, run_id: str) -> None:
+        self.data_dir = data_dir
+        self.run_id = run_id
+        self.rows = Metrics.counter("silver", "rows_written")
+
+    def process(self, element):
+        spec, table = element
+        silver_io.write_bytes(
+            staged_path(self.data_dir, self.run_id, spec.final_dir) + "/" + spec.name, silver_io.parquet_bytes(table)
+        )
+        self.rows.inc(table.num_rows)
+        yield spec.partition, spec
+
+
+def table_dir(data_dir: str, dataset: str, dt: str) -> str:
+    table = SILVER_TABLE_OF[dataset]
+    return catalog.silver_partition_dir(data_dir, table, dt) if dt else catalog.silver_table_dir(data_dir, table)
+
+
+class PublishPartitions(beam.PTransform):
+    """Check conservation, then swap each staged partition (+ its quarantine) into place.
+
+    In: ``{"files": (partition, StagedFile), "counts": (partition, counts)}`` keyed by
+    (dataset, dt); every partition of the plan is published, even with no rows.
+    Out: PCollection[dict] — the audit record of each partition.
+    """
+
+    def __init__(self, plan: SilverPlan) -> None:
+        super().__init__()
+        self.plan = plan
+
+    def expand(self, inputs):
+        expected = inputs["files"].pipeline | "ListPartitions" >> beam.Create(
+            [(p, None) for p in self.plan.partitions]
+        )
+        return (
+            {"files": inputs["files"], "counts": inputs["counts"], "expected": expected}
+            | "JoinByPartition" >> beam.CoGroupByKey()
+            | "SwapIntoPlace" >> beam.ParDo(_PublishPartitionFn(self.plan.data_dir, self.plan.run_id))
+        )
+
+
+class _PublishPartitionFn(beam.DoFn):
+    def __init__(self, data_dir: str, run_id: str) -> None:
+        self.data_dir = data_dir
+        self.run_id = run_id
+
+    def process(self, element):
+        (dataset, dt), groups = element
+        counts = merge_counts(groups["counts"])
+        errors = conservation_errors(dataset, dt, counts)
+        if errors:
+            raise RuntimeError("silver conservation violated: " + "; ".join(errors))
+        data_dir, run_id = self.data_dir, self.run_id
+        final = table_dir(data_dir, dataset, dt)
+        staged = staged_path(data_dir, run_id, final)
+        if not any(f.final_dir == final for f in groups["files"]):
+            # an empty partition still publishes its schema, so readers find the columns
+            empty = SILVER_SCHEMAS[SILVER_TABLE_OF[dataset]].empty_table()
+            silver_io.write_bytes(staged + "/part-00000.parquet", silver_io.parquet_bytes(empty))
+        quarantine = catalog.quarantine_dir(data_dir, dataset, dt or None)
+        root, trash = catalog.silver_root(data_dir), catalog.silver_trash_dir(data_dir, run_id)
+        for folder in (final, quarantine):
+            silver_io.replace_tree(
+                staged_path(data_dir, run_id, folder), folder, silver_io.trash_slot(trash, root, folder)
+            )
+        audit_path = catalog.silver_audit_file(data_dir, dataset, dt or None)
+        silver_io.write_text_atomically(
+            audit_path,
+            json.dumps(counts, indent=2) + "\n",
+            staged_path(data_dir, run_id, audit_path),
+        )
+        yield {"dataset": dataset, "dt": dt, **counts}
+
+
+class PublishSessions(beam.PTransform):
+    """PCollection[StagedFile] of sessions → swap the whole ``silver_sessions`` table."""
+
+    def __init__(self, data_dir: str, run_id: str) -> None:
+        super().__init__()
+        self.data_dir = data_dir
+        self.run_id = run_id
+
+    def expand(self, written):
+        once = written.pipeline | "SessionsTable" >> beam.Create([(SESSIONS, None)])
+        return (
+            {"files": written, "once": once}
+            | "JoinSessionFiles" >> beam.CoGroupByKey()
+            | "SwapSessions" >> beam.Map(_publish_sessions, self.data_dir, self.run_id)
+        )
+
+
+def _publish_sessions(element, data_dir: str, run_id: str) -> dict:
+    _, groups = element
+    final = catalog.silver_table_dir(data_dir, SESSIONS)
+    staged = staged_path(data_dir, run_id, final)
+    if not groups["files"]:
+        empty = SILVER_SCHEMAS[SESSIONS].empty_table()
+        silver_io.write_bytes(staged + "/part-00000.parquet", silver_io.parquet_bytes(empty))
+    root, trash = catalog.silver_root(data_dir), catalog.silver_trash_dir(data_dir, run_id)
+    silver_io.replace_tree(staged, final, silver_io.trash_slot(trash, root, final))
+    return {"table": SESSIONS, "files": len(groups["files"])}
+
+
+class WriteRunAudit(beam.PTransform):
+    """PCollection[dict] partition audits → ``runs/<run_id>.json`` (sorted, deterministic)."""
+
+    def __init__(self, plan: SilverPlan, args: dict) -> None:
+        super().__init__()
+        self.plan = plan
+        self.args = args
+
+    def expand(self, audits):
+        return (
+            audits
+            | "CollectAudits" >> beam.combiners.ToList()
+            | "WriteAuditJson" >> beam.Map(_write_run_audit, self.plan.data_dir, self.plan.run_id, self.args)
+        )
+
+
+def run_audit_record(run_id: str, args: dict, records: list[dict]) -> dict:
+    partitions = sorted((r for r in records if "dataset" in r), key=lambda r: (r["dataset"], r["dt"]))
+    tables = sorted((r for r in records if "table" in r), key=lambda r: r["table"])
+    return {"run_id": run_id, "stage": "silver", "args": args, "partitions": partitions, "tables": tables}
+
+
+def _write_run_audit(records: list[dict], data_dir: str, run_id: str, args: dict) -> str:
+    path = catalog.run_audit_file(data_dir, run_id)
+    text = json.dumps(run_audit_record(run_id, args, records), indent=2, sort_keys=True) + "\n"
+    silver_io.write_text_atomically(path, text, staged_path(data_dir, run_id, catalog.silver_root(data_dir) + "/run.json"))
+    return path
+
+
+# ------------------------------------------------------------- wiring
+
+
+def build_pipeline(pipeline: beam.Pipeline, plan: SilverPlan, args: dict) -> None:
+    """Wire the silver stage onto ``pipeline`` (the CLI, the DAG and the tests use this)."""
+    data_dir, run_id, buckets = plan.data_dir, plan.run_id, plan.buckets
+
+    dims = (
+        pipeline
+        | "ListDimFiles" >> beam.Create(list(plan.dim_files))
+        | "ReadDims" >> ReadBronzeFiles()
+        | "ValidateDims" >> ValidateRows()
+    )
+    dim_tables = dims | "DedupeDims" >> DedupeDims()
+    dim_keys = beam.pvalue.AsDict(
+        dim_tables.tables | "DimKeys" >> beam.Map(lambda kv: (kv[0], kv[1].column(PRIMARY_KEY[kv[0]]).combine_chunks()))
+    )
+    content = beam.pvalue.AsSingleton(
+        dim_tables.tables
+        | "OnlyContent" >> beam.Filter(lambda kv: kv[0] == "content")
+        | "Durations" >> beam.Map(lambda kv: kv[1].select(["content_id", "duration_sec"]))
+    )
+
+    events = (
+        pipeline
+        | "ListEventFiles" >> beam.Create(list(plan.event_files))
+        | "SpreadFiles" >> beam.Reshuffle()
+        | "ReadEvents" >> ReadBronzeFiles()
+        | "ValidateEvents" >> ValidateRows(dim_keys)
+    )
+    kept_playback = (
+        pipeline
+        | "ListKeptSilver" >> beam.Create(list(plan.kept_playback_files))
+        | "ReadSilverEvents" >> beam.Map(silver_io.read_parquet)
+    )
+    deduped = events | "DedupeEvents" >> DedupeEvents(buckets, kept_playback)
+    sessions = deduped.for_sessions | "BuildSessions" >> BuildSessions(buckets, content)
+
+    silver_dims = dim_tables.tables | "DimFiles" >> beam.Map(
+        lambda kv: (StagedFile((kv[0], ""), table_dir(data_dir, kv[0], ""), "part-00000.parquet"), kv[1])
+    )
+    silver_events = deduped.partitions | "EventFiles" >> beam.Map(
+        lambda p: (StagedFile((p[0], p[1]), table_dir(data_dir, p[0], p[1]), f"part-{p[2]:05d}.parquet"), p[3])
+    )
+    quarantine = (dims, events) | "AllValidated" >> beam.Flatten()
+    quarantine_files = quarantine | "QuarantineFiles" >> beam.FlatMap(lambda v: _quarantine_batch(data_dir, v))
+    written = (
+        (silver_dims, silver_events, quarantine_files)
+        | "AllPartitionFiles" >> beam.Flatten()
+        | "WritePartitionFiles" >> WriteStagedFiles(data_dir, run_id)
+    )
+    counts = (
+        quarantine | "ValidationCounts" >> beam.Map(lambda v: ((v.dataset, v.dt), v.counts)),
+        dim_tables.counts,
+        deduped.counts,
+    ) | "AllCounts" >> beam.Flatten()
+    audits = {"files": written, "counts": counts} | "PublishPartitions" >> PublishPartitions(plan)
+
+    session_files = (
+        sessions
+        | "SessionFiles" >> beam.FlatMap(lambda bt: _session_files(data_dir, *bt))
+        | "WriteSessionFiles" >> WriteStagedFiles(data_dir, run_id)
+        | "SessionSpecs" >> beam.Values()
+        | "KeySessionFiles" >> beam.Map(lambda spec: (SESSIONS, spec))
+    )
+    published = session_files | "PublishSessions" >> PublishSessions(data_dir, run_id)
+    (audits, published) | "AllAudits" >> beam.Flatten() | "WriteRunAudit" >> WriteRunAudit(plan, args)
+
+
+def _quarantine_batch(data_dir: str, v: ValidatedBatch) -> Iterator[tuple[StagedFile, pa.Table]]:
+    """One quarantine file per bronze file, named after the bronze file's rank."""
+    if v.quarantine.num_rows:
+        folder = catalog.quarantine_dir(data_dir, v.dataset, v.dt or None)
+        name = v.quarantine.column("source_file")[0].as_py().rsplit("/", 1)[-1]
+        stem = name[: -len(".csv")] if name.endswith(".csv") else name
+        yield StagedFile((v.dataset, v.dt), folder, f"{stem}.parquet"), v.quarantine
+
+
+def _session_files(data_dir: str, bucket: int, sessions: pa.Table) -> Iterator[tuple[StagedFile, pa.Table]]:
+    """Split a bucket's sessions by event_date: one file per (event_date, bucket)."""
+    if sessions.num_rows == 0:
+        return
+    dates = sessions.column("event_date")
+    for day in pc.unique(dates).to_pylist():
+        rows = sessions.filter(pc.equal(dates, day))
+        folder = catalog.silver_sessions_partition_dir(data_dir, day)
+        yield StagedFile((SESSIONS, day.isoformat()), folder, f"part-{bucket:05d}.parquet"), rows
+
+
+# ------------------------------------------------------------- entry points
+
+
+def build_parser() -> OttArgumentParser:
+    parser = OttArgumentParser(
+        prog="ott silver",
+        description="Beam: bronze CSV → validated, deduplicated silver Parquet, quarantine, sessions, audit.",
+        epilog="Unrecognised --flags are Beam PipelineOptions (--runner, --project, --region, "
+        "--temp_location, --direct_running_mode, --direct_num_workers, ...).",
+    )
+    add_data_dir(parser)
+    parser.add_argument("--dt", help="one ingest date YYYY-MM-DD (default: every dt folder in bronze)")
+    parser.add_argument("--run-id", help="audit id: runs/<run-id>.json (default: silver-<dt or all>)")
+    parser.add_argument(
+        "--buckets", type=int, default=DEFAULT_BUCKETS, help="hash buckets of the shuffles = files per partition"
+    )
+    return parser
+
+
+def run(argv: Sequence[str] | None = None) -> dict | None:
+    """Run the silver stage; returns the run audit (None for a dry run)."""
+    args, beam_argv = build_parser().parse_known_args(argv)
+    if args.buckets < 1:
+        raise OttError("--buckets must be at least 1")
+    run_id = args.run_id or f"silver-{args.dt or 'all'}"
+    if not re.match(r"^[A-Za-z0-9_.=-]+$", run_id):
+        raise OttError(f"--run-id may hold letters, digits and . _ - = only, got '{run_id}'")
+    t0 = time.perf_counter()
+    silver_io.recover_interrupted_swaps(catalog.silver_root(args.data_dir))
+    plan = plan_run(args.data_dir, args.dt, run_id, args.buckets)
+    log.info(
+        "planned in %.1f s: %d event files, %d partitions, %d kept playback files",
+        time.perf_counter() - t0,
+        len(plan.event_files),
+        len(plan.partitions),
+        len(plan.kept_playback_files),
+    )
+    pipeline = make_pipeline(beam_argv)
+    options = pipeline.options
+    build_pipeline(pipeline, plan, {"dt": args.dt, "buckets": args.buckets})
+    t1 = time.perf_counter()
+    result = pipeline.run()
+    if options.view_as(TestOptions).dry_run:
+        log.info("dry run: %s job built, nothing submitted", options.view_as(StandardOptions).runner)
+        return None
+    result.wait_until_finish()
+    elapsed = time.perf_counter() - t1
+    # every partition is published: what is left in staging/trash is empty folders
+    silver_io.delete_tree(catalog.silver_root(args.data_dir) + "/_staging")
+    silver_io.delete_tree(catalog.silver_root(args.data_dir) + "/_trash")
+    audit = json.loads(silver_io.read_bytes(catalog.run_audit_file(args.data_dir, run_id)))
+    rows = sum(p["rows_read"] for p in audit["partitions"] if p["dataset"] in EVENT_DATASETS)
+    log.info("pipeline ran in %.1f s (%d event rows, %.0f rows/s)", elapsed, rows, rows / max(elapsed, 1e-9))
+    for p in audit["partitions"]:
+        reasons = ", ".join(f"{r}={p[r]}" for r in QUARANTINE_REASONS if p[r])
+        print(
+            f"silver {p['dataset']:<15} dt={p['dt'] or '-':<10} read={p['rows_read']} valid={p['rows_valid']} "
+            f"duplicates={p['duplicates_dropped']} quarantined={p['rows_quarantined']}"
+            + (f" ({reasons})" if reasons else "")
+        )
+    return audit
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    configure_logging()
+    run(argv)
+    return 0
+
+
+if __name__ == "__main__":
+    from beam_pipelines.cli_support import guarded
+
+    raise SystemExit(guarded(main, "ott silver", None))

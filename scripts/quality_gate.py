@@ -1,4 +1,6 @@
-"""The data-quality gate between silver and gold (used by the Airflow DAG).
+"""The data-quality gates of the Airflow DAG: silver → gold, and gold → warehouse.
+
+**Silver gate** (:func:`enforce_quality_gate`).
 
 Reads the per-partition audit JSON that ``ott silver`` writes
 (``catalog.silver_audit_file``: ``rows_read``, ``rows_valid``, ``duplicates_dropped``,
@@ -15,15 +17,27 @@ event datasets at ``dt`` plus the three dimension files — and fails when
     python -m scripts.quality_gate --data-dir data --dt 2026-11-02 --max-quarantine-rate 0.02
 
 Exit code 0 and one summary line per dataset when the gate passes; a one-line error and
-exit code 1 when it trips. The DAG calls :func:`enforce_quality_gate` directly.
+exit code 1 when it trips.
+
+**Gold gate** (:func:`enforce_gold_data_tests`): the zero-row SQL data tests of
+``sql/tests/`` run against a scratch warehouse built from the new gold (with the
+``analytics_*`` tables materialised, since some tests check them), so a mart that breaks
+a test is never published to ``warehouse/ott_analytics.db``.
+
+    python -m scripts.quality_gate --data-dir data --gold-tests
+
+The DAG calls both functions directly.
 """
 
 from __future__ import annotations
 
 import json
 import logging
+import os
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 from beam_pipelines import catalog
 from beam_pipelines.cli_support import OttArgumentParser, OttError, add_data_dir, configure_logging, guarded
@@ -160,13 +174,52 @@ def enforce_quality_gate(
     return partitions
 
 
+def enforce_gold_data_tests(data_dir: str, sql_dir: str | None = None) -> int:
+    """Run ``sql/tests/*.sql`` on a scratch warehouse (+ analytics) built from the current gold.
+
+    Raises :class:`QualityGateError` naming every test that returned rows; returns the
+    number of tests that passed. The scratch database lives in a temporary folder and is
+    deleted afterwards, so the published warehouse is untouched either way.
+    """
+    # pandas/SQLAlchemy/sqlglot are heavy: import them only when this gate runs.
+    from scripts.analytics import SQL_DIR, connect, load_sql_files, materialise, run_data_tests
+    from scripts.warehouse import build_warehouse
+
+    root = Path(sql_dir) if sql_dir else SQL_DIR
+    queries, tests = load_sql_files(root / "analytics"), load_sql_files(root / "tests")
+    if not tests:
+        raise QualityGateError("no SQL data tests found; refusing to pass an empty gate")
+    with tempfile.TemporaryDirectory(prefix="ott-gold-tests-") as scratch:
+        scratch_db = os.path.join(scratch, "ott_analytics.db")
+        build_warehouse(data_dir, target=scratch_db)
+        conn = connect(scratch_db)
+        try:
+            # Some data tests check the analytics_* tables too, so materialise them first.
+            conn.isolation_level = None  # materialise() issues its own BEGIN/COMMIT
+            materialise(conn, queries)
+            results = run_data_tests(conn, tests)
+        finally:
+            conn.close()
+    failed = [r for r in results if r.failing_rows]
+    for r in failed:
+        log.error("gold data test %s returned %d row(s), e.g. %s", r.name, r.failing_rows, r.sample)
+    if failed:
+        names = ", ".join(f"{r.name} ({r.failing_rows} rows)" for r in failed)
+        raise QualityGateError(f"{len(failed)} of {len(results)} SQL data tests failed on gold: {names}")
+    log.info("gold passed %d SQL data tests", len(results))
+    return len(results)
+
+
 def build_parser() -> OttArgumentParser:
     parser = OttArgumentParser(
         prog="python -m scripts.quality_gate",
-        description="Fail when a silver partition's quarantine rate is too high or its counts do not conserve rows.",
+        description="Silver gate: fail when a partition's quarantine rate is too high or its counts do not "
+        "conserve rows. Gold gate (--gold-tests): fail when a SQL data test returns rows.",
     )
     add_data_dir(parser)
-    parser.add_argument("--dt", required=True, help="ingest date YYYY-MM-DD of the event partitions to check")
+    which = parser.add_mutually_exclusive_group(required=True)
+    which.add_argument("--dt", help="silver gate: ingest date YYYY-MM-DD of the event partitions to check")
+    which.add_argument("--gold-tests", action="store_true", help="gold gate: run sql/tests/*.sql on the current gold")
     parser.add_argument(
         "--max-quarantine-rate",
         type=float,
@@ -179,7 +232,10 @@ def build_parser() -> OttArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging()
-    enforce_quality_gate(args.data_dir, args.dt, args.max_quarantine_rate)
+    if args.gold_tests:
+        enforce_gold_data_tests(args.data_dir)
+    else:
+        enforce_quality_gate(args.data_dir, args.dt, args.max_quarantine_rate)
     return 0
 
 

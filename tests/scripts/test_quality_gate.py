@@ -11,7 +11,7 @@ import pytest
 
 from beam_pipelines import catalog
 from beam_pipelines.schema import DIM_DATASETS, EVENT_DATASETS, QUARANTINE_REASONS
-from scripts.quality_gate import QualityGateError, enforce_quality_gate, parse_audit
+from scripts.quality_gate import QualityGateError, enforce_gold_data_tests, enforce_quality_gate, parse_audit
 
 DT = "2026-11-02"
 
@@ -119,3 +119,38 @@ def test_cli_exit_codes_and_one_line_error(healthy):
     assert tripped.returncode == 1
     assert tripped.stderr.strip().count("\n") == 0
     assert "quarantine rate 2.00% exceeds 1.00%" in tripped.stderr
+
+
+# ------------------------------------------------------------- gold gate (SQL data tests)
+
+
+@pytest.fixture
+def gold_dir(tmp_path: Path) -> Path:
+    from wh_fixtures import build_dataset, write_dataset
+
+    data_dir = tmp_path / "data"
+    write_dataset(build_dataset(n_users=20, n_sessions=120), data_dir)
+    return data_dir
+
+
+def test_gold_gate_passes_on_consistent_gold_and_publishes_nothing(gold_dir):
+    from scripts.analytics import SQL_DIR
+
+    passed = enforce_gold_data_tests(str(gold_dir))
+    assert passed == len(list((SQL_DIR / "tests").glob("*.sql"))) > 0
+    # the scratch warehouse is gone and the published one was never written
+    assert not Path(catalog.warehouse_file(str(gold_dir))).exists()
+
+
+def test_gold_gate_names_the_failing_data_test(gold_dir):
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    part = Path(catalog.gold_table_dir(str(gold_dir), "gold_data_quality")) / "part-00000.parquet"
+    quality = pq.read_table(part)
+    column = quality.schema.get_field_index("rows_read")
+    # one more row read than accounted for on every partition: conservation breaks
+    quality = quality.set_column(column, "rows_read", pc.add(quality.column("rows_read"), 1))
+    pq.write_table(quality, part)
+    with pytest.raises(QualityGateError, match=r"SQL data tests failed on gold: .*assert_data_quality_conservation"):
+        enforce_gold_data_tests(str(gold_dir))

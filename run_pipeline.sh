@@ -2,22 +2,41 @@
 # One-click runner for the OTT analytics pipeline.
 #
 #   ./run_pipeline.sh              set up the environment (if needed) and run every stage
+#   ./run_pipeline.sh run [flags]  the same, with flags (see below)
 #   ./run_pipeline.sh test         set up the environment (if needed) and run the test suite
-#   ./run_pipeline.sh airflow      start Airflow on 127.0.0.1 with this project's DAG
+#   ./run_pipeline.sh airflow      start Airflow on 127.0.0.1 with this project's DAG (Ctrl-C stops it)
 #   ./run_pipeline.sh setup        only set up the environment
 #
-# Extra arguments after the mode go to `ott run` (or to pytest for `test`).
+# `run` flags, routed to the steps that understand them (the same routing as `ott run`):
+#   --data-dir DIR                               every step (default: $OTT_DATA_DIR or data/)
+#   --seed N --start-date D --days N --users N --events-per-day N --defect-rate R
+#                                                `ott generate` only
+#   --skip-generate                              process the bronze already in DIR
+#   any other --flag[=value]                     the Beam stages (silver, gold) as PipelineOptions,
+#                                                e.g. --direct_num_workers=2
+# `test` passes its arguments to pytest.
+#
+# `airflow` settings (environment): OTT_AIRFLOW_PORT (8080), AIRFLOW_HOME (.airflow/),
+# OTT_AIRFLOW_USER (admin), OTT_AIRFLOW_PASSWORD (generated once, kept in AIRFLOW_HOME).
+# OTT_SKIP_SETUP=1 uses the existing .venv as it is (no `uv sync`).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 cd "$ROOT"
 UV_VERSION="0.13.8"
 PYTHON="${PYTHON:-python3}"
+VENV_BIN="$ROOT/.venv/bin"
+# The pipeline steps, in order. run_pipeline.ps1 lists the same steps (tests/dags check it).
+STEPS=(generate silver gold warehouse analytics report)
 
 log() { printf '[run_pipeline %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { printf '[run_pipeline] ERROR: %s\n' "$*" >&2; exit 1; }
 
 setup_env() {
+  if [[ "${OTT_SKIP_SETUP:-0}" == "1" ]]; then
+    [[ -x "$VENV_BIN/ott" ]] || die "OTT_SKIP_SETUP=1 but there is no environment at .venv/ (run ./run_pipeline.sh setup)"
+    return 0
+  fi
   # uv lives in its own tiny venv so that `uv sync` never removes it from the project venv.
   if [[ ! -x .tools/bin/uv ]]; then
     log "bootstrapping uv ${UV_VERSION} into .tools/"
@@ -27,6 +46,153 @@ setup_env() {
   log "installing locked dependencies (uv sync --frozen)"
   .tools/bin/uv sync --frozen --quiet --python "$PYTHON" || die "dependency install failed"
 }
+
+# ----------------------------------------------------------------------------- run
+
+run_pipeline() {
+  local data_dir="${OTT_DATA_DIR:-data}" skip_generate=0
+  local -a gen_args=() beam_args=()
+  while [[ $# -gt 0 ]]; do
+    case "$1" in
+      --data-dir) [[ $# -ge 2 ]] || die "--data-dir needs a value"; data_dir="$2"; shift 2 ;;
+      --data-dir=*) data_dir="${1#*=}"; shift ;;
+      --skip-generate) skip_generate=1; shift ;;
+      --seed|--start-date|--days|--users|--events-per-day|--defect-rate)
+        [[ $# -ge 2 ]] || die "$1 needs a value"; gen_args+=("$1" "$2"); shift 2 ;;
+      --seed=*|--start-date=*|--days=*|--users=*|--events-per-day=*|--defect-rate=*)
+        gen_args+=("$1"); shift ;;
+      --*) beam_args+=("$1"); shift ;;
+      *) die "unexpected argument '$1' (flags only; see the header of run_pipeline.sh)" ;;
+    esac
+  done
+  if [[ $skip_generate == 1 && ${#gen_args[@]} -gt 0 ]]; then
+    die "generator flags make no sense with --skip-generate"
+  fi
+  export OTT_DATA_DIR="$data_dir" PYTHONUNBUFFERED=1
+
+  local start=$SECONDS t0 step
+  local -a argv
+  for step in "${STEPS[@]}"; do
+    if [[ $step == generate && $skip_generate == 1 ]]; then
+      log "step generate skipped (--skip-generate)"
+      continue
+    fi
+    argv=(--data-dir "$data_dir")
+    case "$step" in
+      generate) argv+=(${gen_args[@]+"${gen_args[@]}"}) ;;
+      silver|gold) argv+=(${beam_args[@]+"${beam_args[@]}"}) ;;
+    esac
+    log "step ${step}: ott ${step} ${argv[*]}"
+    t0=$SECONDS
+    "$VENV_BIN/ott" "$step" "${argv[@]}" || die "step '${step}' failed (exit $?); see the messages above"
+    log "step ${step} done in $((SECONDS - t0)) s"
+  done
+  log "pipeline finished in $((SECONDS - start)) s"
+  log "report:    $(cd "$data_dir" && pwd)/reports/analysis_report.txt"
+  log "dashboard: $(cd "$data_dir" && pwd)/reports/dashboard.html"
+}
+
+# ------------------------------------------------------------------------- airflow
+
+AIRFLOW_PIDS=()
+
+stop_airflow() {
+  trap - INT TERM EXIT
+  [[ ${#AIRFLOW_PIDS[@]} -gt 0 ]] || return 0
+  log "stopping Airflow (${AIRFLOW_PIDS[*]})"
+  local pid waited=0
+  # Each component runs in its own process group (set -m), so signalling the group also
+  # reaches its workers, task supervisors and the Beam subprocesses they started.
+  for pid in "${AIRFLOW_PIDS[@]}"; do kill -TERM -- "-$pid" 2>/dev/null || true; done
+  while [[ $waited -lt 30 ]]; do
+    local alive=0
+    for pid in "${AIRFLOW_PIDS[@]}"; do
+      if kill -0 -- "-$pid" 2>/dev/null; then alive=1; fi
+    done
+    [[ $alive == 1 ]] || break
+    sleep 1
+    waited=$((waited + 1))
+  done
+  for pid in "${AIRFLOW_PIDS[@]}"; do kill -KILL -- "-$pid" 2>/dev/null || true; done
+  AIRFLOW_PIDS=()
+  log "Airflow stopped"
+}
+
+start_component() {  # start_component NAME ARGS... : one Airflow component in its own process group
+  local name="$1"
+  shift
+  "$VENV_BIN/airflow" "$@" > "$AIRFLOW_HOME/logs/$name.out" 2>&1 &
+  AIRFLOW_PIDS+=("$!")
+  log "started airflow $* (pid $!, output in $AIRFLOW_HOME/logs/$name.out)"
+}
+
+run_airflow() {
+  [[ $# -eq 0 ]] || die "the airflow mode takes no arguments (use OTT_AIRFLOW_PORT, AIRFLOW_HOME, ...)"
+  local port="${OTT_AIRFLOW_PORT:-8080}" user="${OTT_AIRFLOW_USER:-admin}"
+  export AIRFLOW_HOME="${AIRFLOW_HOME:-$ROOT/.airflow}"
+  mkdir -p "$AIRFLOW_HOME/logs"
+  export PATH="$VENV_BIN:$PATH" PYTHONUNBUFFERED=1
+  export OTT_DATA_DIR="${OTT_DATA_DIR:-$ROOT/data}"
+  export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/dags"
+  export AIRFLOW__CORE__LOAD_EXAMPLES=False
+  export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-sqlite:///$AIRFLOW_HOME/airflow.db}"
+  export AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT="$port"
+  export AIRFLOW__API__BASE_URL="http://127.0.0.1:$port"
+  export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$port/execution/"
+  # Sized for a 2-core laptop: one API worker, one parsing process, two task slots, one run
+  # at a time (the DAG rebuilds gold and the warehouse from every partition anyway).
+  export AIRFLOW__CORE__EXECUTOR=LocalExecutor
+  export AIRFLOW__CORE__PARALLELISM=2 AIRFLOW__CORE__MAX_ACTIVE_TASKS_PER_DAG=2 AIRFLOW__CORE__MAX_ACTIVE_RUNS_PER_DAG=1
+  export AIRFLOW__API__WORKERS=1 AIRFLOW__DAG_PROCESSOR__PARSING_PROCESSES=1
+  export AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL=60 AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL=60
+  export AIRFLOW__CORE__AUTH_MANAGER=airflow.api_fastapi.auth.managers.simple.simple_auth_manager.SimpleAuthManager
+  export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_USERS="$user:admin"
+  export AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE="$AIRFLOW_HOME/simple_auth_manager_passwords.json"
+  local passwords="$AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_PASSWORDS_FILE" password
+  if [[ -n "${OTT_AIRFLOW_PASSWORD:-}" || ! -s "$passwords" ]]; then
+    password="${OTT_AIRFLOW_PASSWORD:-$("$VENV_BIN/python" -c 'import secrets; print(secrets.token_urlsafe(12))')}"
+    (umask 077 && "$VENV_BIN/python" -c 'import json, sys; print(json.dumps({sys.argv[1]: sys.argv[2]}))' \
+      "$user" "$password" > "$passwords")
+  fi
+  password="$("$VENV_BIN/python" -c 'import json, sys; print(json.load(open(sys.argv[1]))[sys.argv[2]])' \
+    "$passwords" "$user")" || die "no password for '$user' in $passwords (delete the file to regenerate it)"
+
+  log "AIRFLOW_HOME=$AIRFLOW_HOME, DAGs from $AIRFLOW__CORE__DAGS_FOLDER, data in $OTT_DATA_DIR"
+  log "migrating the Airflow metadata database"
+  "$VENV_BIN/airflow" db migrate > "$AIRFLOW_HOME/logs/db-migrate.out" 2>&1 \
+    || die "airflow db migrate failed; see $AIRFLOW_HOME/logs/db-migrate.out"
+
+  trap stop_airflow EXIT
+  trap 'exit 130' INT
+  trap 'exit 143' TERM
+  set -m  # job control: every background component gets its own process group
+  start_component api-server api-server --port "$port"
+  start_component scheduler scheduler
+  start_component dag-processor dag-processor
+  set +m
+
+  local url="http://127.0.0.1:$port" waited=0
+  until "$VENV_BIN/python" - "$url/api/v2/monitor/health" <<'PY' 2>/dev/null
+import sys, urllib.request
+urllib.request.urlopen(sys.argv[1], timeout=5).read()
+PY
+  do
+    for pid in "${AIRFLOW_PIDS[@]}"; do
+      kill -0 "$pid" 2>/dev/null || die "an Airflow component (pid $pid) exited; see $AIRFLOW_HOME/logs/*.out"
+    done
+    [[ $waited -lt 300 ]] || die "the Airflow API did not come up within 300 s; see $AIRFLOW_HOME/logs/api-server.out"
+    sleep 2
+    waited=$((waited + 2))
+  done
+  log "Airflow is up: $url   (login: $user / $password)"
+  log "DAG 'ott_analytics_pipeline' (paused at first: switch it on, or use Trigger ▶ with a logical date)"
+  log "press Ctrl-C to stop every Airflow process started here"
+  # Wait until one component dies (then stop the rest) or until Ctrl-C / SIGTERM.
+  wait -n "${AIRFLOW_PIDS[@]}" || true
+  die "an Airflow component exited unexpectedly; see $AIRFLOW_HOME/logs/*.out"
+}
+
+# ---------------------------------------------------------------------------- main
 
 mode="${1:-run}"
 [[ $# -gt 0 ]] && shift
@@ -42,17 +208,11 @@ case "$mode" in
     ;;
   run)
     setup_env
-    export PYTHONUNBUFFERED=1
-    start=$SECONDS
-    for step in generate silver gold warehouse analytics report; do
-      log "step ${step} ..."
-      t0=$SECONDS
-      .venv/bin/ott "$step" "$@" || die "step '${step}' failed; see the messages above"
-      log "step ${step} done in $((SECONDS - t0)) s"
-    done
-    log "pipeline finished in $((SECONDS - start)) s"
-    log "report:    ${ROOT}/data/reports/analysis_report.txt"
-    log "dashboard: ${ROOT}/data/reports/dashboard.html"
+    run_pipeline "$@"
+    ;;
+  airflow)
+    setup_env
+    run_airflow "$@"
     ;;
   *)
     die "unknown mode '${mode}' (expected: run, test, airflow, setup)"

@@ -37,11 +37,14 @@ Design (documented decisions):
 from __future__ import annotations
 
 import datetime as dt_
+import gc
+import itertools
 import logging
 import os
+import sqlite3
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -100,7 +103,8 @@ def sql_type_of_arrow(arrow_type: pa.DataType) -> sa.types.TypeEngine:
 
 # Indexes for the report's and the analytic SQL's access paths (beyond each primary key).
 INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
-    "silver_sessions": (("event_date", "user_id"), ("user_id",), ("content_id",), ("device_type", "event_date")),
+    # the rolling-active-users, funnel and reconciliation queries scan sessions by day
+    "silver_sessions": (("event_date", "user_id"),),
     "silver_users": (("signup_date",),),
     "silver_content": (("genre",),),
     "gold_content_daily": (("content_id",), ("genre", "event_date")),
@@ -140,7 +144,10 @@ def build_metadata() -> sa.MetaData:
             )
             for f in schema
         ]
-        table = sa.Table(name, metadata, *columns)
+        # WITHOUT ROWID stores the rows in the primary-key B-tree itself: one B-tree to
+        # fill instead of two (rows + key index) for these text keys. Not possible where a
+        # key column may be null (SQLite forbids NULL keys in WITHOUT ROWID tables).
+        table = sa.Table(name, metadata, *columns, sqlite_with_rowid=name in NULLABLE_KEYS)
         for cols in INDEXES.get(name, ()):
             sa.Index(f"ix_{name}_{'_'.join(cols)}", *(table.c[c] for c in cols))
         if name in NULLABLE_KEYS:
@@ -184,18 +191,35 @@ def read_source_table(data_dir: str, table: str) -> pa.Table:
     return data.sort_by([(k, "ascending", "at_start") for k in TABLE_KEYS[table]])
 
 
+def iso_utc_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+    """UTC timestamps → ``YYYY-MM-DDTHH:MM:SS.sssZ`` text, vectorised.
+
+    Casting the zone-less timestamp to string is ~8x faster than ``strftime`` (which
+    consults the tz database per value) and, for millisecond units, always prints three
+    fractional digits; only the separator and the ``Z`` need fixing up.
+    """
+    naive = column.cast(pa.timestamp("ms")).cast(pa.string())
+    return pc.binary_join_element_wise(pc.replace_substring(naive, " ", "T", max_replacements=1), pa.scalar("Z"), "")
+
+
 def to_db_columns(data: pa.Table) -> list[list]:
     """Arrow columns → Python lists of SQLite-ready values (ISO text dates/timestamps, 0/1)."""
     out = []
     for column in data.columns:
         if pa.types.is_timestamp(column.type):
-            column = pc.strftime(column, format=TIMESTAMP_FORMAT)
+            column = iso_utc_text(column)
         elif pa.types.is_date(column.type):
             column = column.cast(pa.string())
         elif pa.types.is_boolean(column.type):
             column = column.cast(pa.int64())
         out.append(column.to_pylist())
     return out
+
+
+# Rows per multi-row ``INSERT ... VALUES (...), (...)`` statement: binding many rows per
+# statement execution roughly halves the per-row cost of executemany; 999 bound
+# variables is the most conservative SQLite limit.
+MAX_BOUND_VARIABLES = 999
 
 
 @dataclass(frozen=True)
@@ -205,25 +229,68 @@ class LoadStats:
     seconds: float
 
 
+def row_batches(columns: Sequence[list], rows_per_batch: int) -> Iterator[list]:
+    """Interleave column lists into flat parameter lists of ``rows_per_batch`` rows
+    (the last batch may be shorter), using C-level extended-slice assignment."""
+    n_cols = len(columns)
+    n_rows = len(columns[0]) if columns else 0
+    for start in range(0, n_rows, rows_per_batch):
+        stop = min(start + rows_per_batch, n_rows)
+        batch: list = [None] * ((stop - start) * n_cols)
+        for j, values in enumerate(columns):
+            batch[j::n_cols] = values[start:stop]
+        yield batch
+
+
 def load_table(engine: sa.Engine, table: sa.Table, data: pa.Table) -> LoadStats:
-    """Bulk insert ``data`` into ``table`` inside one transaction."""
+    """Bulk insert ``data`` into ``table`` inside one transaction.
+
+    Multi-row ``INSERT ... VALUES (...), (...)`` statements go through the DB-API
+    ``executemany`` on the cursor of SQLAlchemy's connection, inside its transaction.
+    The cyclic garbage collector is paused meanwhile: the millions of parameter values
+    form no cycles, and its repeated scans of them would cost a third of the load time.
+    """
     start = time.perf_counter()
-    rows = list(zip(*to_db_columns(data))) if data.num_columns else []
-    placeholders = ", ".join("?" for _ in table.columns)
-    insert = f'INSERT INTO "{table.name}" VALUES ({placeholders})'
-    with engine.begin() as conn:
-        if rows:
-            # DB-API executemany: one prepared statement, no per-row autocommit.
-            conn.exec_driver_sql(insert, rows)
-    return LoadStats(table.name, len(rows), time.perf_counter() - start)
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        columns = to_db_columns(data)
+        n_cols, n_rows = len(columns), data.num_rows
+        per_statement = max(1, MAX_BOUND_VARIABLES // n_cols)
+        full_rows = n_rows // per_statement * per_statement
+        row_sql = "(" + ", ".join("?" * n_cols) + ")"
+
+        def insert_sql(rows: int) -> str:
+            return f'INSERT INTO "{table.name}" VALUES ' + ", ".join([row_sql] * rows)
+
+        batches = row_batches(columns, per_statement)
+        with engine.begin() as conn:
+            # exec_driver_sql would insist on tuples; the raw cursor takes the lists as they are.
+            cursor = conn.connection.dbapi_connection.cursor()
+            try:
+                if full_rows:
+                    cursor.executemany(insert_sql(per_statement), itertools.islice(batches, full_rows // per_statement))
+                if n_rows > full_rows:
+                    cursor.execute(insert_sql(n_rows - full_rows), next(batches))
+            except sqlite3.IntegrityError as exc:
+                raise OttError(f"{table.name}: input violates the table's grain or NOT NULL keys ({exc})") from exc
+            finally:
+                cursor.close()
+    finally:
+        if gc_was_enabled:
+            gc.enable()
+    return LoadStats(table.name, n_rows, time.perf_counter() - start)
 
 
 def _fast_build_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - SQLAlchemy event hook
     # The temporary file is swapped in only after a complete build, so crash safety of
     # the build itself buys nothing: skip the rollback journal and fsyncs.
     cur = dbapi_conn.cursor()
+    cur.execute("PRAGMA page_size=16384")  # before the first table: fewer, fuller pages
     cur.execute("PRAGMA journal_mode=OFF")
     cur.execute("PRAGMA synchronous=OFF")
+    cur.execute("PRAGMA cache_size=-131072")  # 128 MiB: index builds sort in memory
+    cur.execute("PRAGMA temp_store=MEMORY")
     cur.close()
 
 

@@ -128,3 +128,18 @@ def silver_sessions_partition_dir(data_dir: str, event_date: str | dt_.date) -> 
     """``silver_sessions`` is partitioned by the session's event_date, not by dt."""
     value = event_date if isinstance(event_date, str) else event_date.isoformat()
     return _join(data_dir, "silver", "silver_sessions", f"event_date={value}")
+
+
+# generator bookkeeping ------------------------------------------------------------
+
+
+def bronze_day_part_file(data_dir: str, dataset: str, dt: str | dt_.date, gen_day: str, part: int = 0) -> str:
+    """Part file written into a dt folder by the generation of day ``gen_day`` (YYYYMMDD):
+    ``part-YYYYMMDD-00000.csv``. Naming by generating day lets a rerun of one day replace
+    only its own files, and file-name order fixes the "first occurrence" order."""
+    return _join(bronze_partition_dir(data_dir, dataset, dt), f"part-{gen_day}-{part:05d}.csv")
+
+
+def manifest_dims_file(data_dir: str) -> str:
+    """Generator truth for the dimension snapshots (counts per dimension; dt empty)."""
+    return _join(manifest_dir(data_dir), "dims.json")

@@ -21,3 +21,11 @@ def ott_bin() -> str:
     path = VENV_BIN / "ott"
     assert path.exists(), f"ott console script not installed at {path}"
     return str(path)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "airflow_e2e: slow end-to-end Airflow runs (airflow dags test, API server + scheduler); "
+        "deselect with -m 'not airflow_e2e'",
+    )

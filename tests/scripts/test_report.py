@@ -1,0 +1,216 @@
+"""Tests of ``ott report``: every section, numbers equal to the warehouse, determinism."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+import subprocess
+from pathlib import Path
+
+import pytest
+from wh_fixtures import _built_dir, built_data_dir, fixture_dataset  # noqa: F401
+
+from beam_pipelines import catalog
+from beam_pipelines.cli_support import OttError
+from scripts import report
+from scripts.report import Col, fmt_change, fmt_hours, fmt_int, fmt_pct, fmt_usd, render_table
+
+SECTIONS = (
+    "1. DATA WINDOW AND VOLUMES",
+    "2. PLATFORM KPIS",
+    "3. TOP TITLES",
+    "4. GENRES",
+    "5. DEVICES AND QUALITY OF EXPERIENCE",
+    "6. TOP USERS",
+    "7. ADS AND CAMPAIGN PACING",
+    "8. RETENTION",
+    "9. DATA QUALITY",
+    "10. FINDINGS",
+)
+
+
+@pytest.fixture()
+def report_text(built_data_dir: Path) -> str:  # noqa: F811
+    assert report.main(["--data-dir", str(built_data_dir), "--generated-at", "2026-03-12T06:00:00Z"]) == 0
+    return Path(catalog.report_file(str(built_data_dir))).read_text(encoding="utf-8")
+
+
+def query(data_dir: Path, sql: str) -> list[tuple]:
+    conn = sqlite3.connect(catalog.warehouse_file(str(data_dir)))
+    try:
+        return conn.execute(sql).fetchall()
+    finally:
+        conn.close()
+
+
+def section_text(text: str, number: int) -> str:
+    start = text.index(SECTIONS[number - 1])
+    end = text.index(SECTIONS[number]) if number < len(SECTIONS) else len(text)
+    return text[start:end]
+
+
+def line_of(text: str, start: str) -> str:
+    matches = [line for line in text.splitlines() if line.strip().startswith(start)]
+    assert matches, f"no line starting with {start!r}"
+    return matches[0]
+
+
+def test_formatting_helpers() -> None:
+    assert fmt_int(1234567) == "1,234,567"
+    assert fmt_hours(1234.56) == "1,234.6 h"
+    assert fmt_pct(0.1234) == "12.3%"
+    assert fmt_usd(1234.5) == "$1,234.50" and fmt_usd(-2) == "-$2.00"
+    assert fmt_change(0.5) == "+50.0%" and fmt_change(-0.125) == "-12.5%" and fmt_change(None) == "n/a"
+    assert fmt_int(None) == "–"
+
+
+def test_render_table_aligns_columns() -> None:
+    lines = render_table(
+        [{"a": "x", "b": 1}, {"a": "longer", "b": 12345}],
+        [Col("name", lambda r: r["a"], "<"), Col("n", lambda r: fmt_int(r["b"]))],
+    )
+    assert lines == ["  name         n", "  ------  ------", "  x            1", "  longer  12,345"]
+
+
+def test_every_section_present_in_order(report_text: str) -> None:
+    positions = [report_text.index(s) for s in SECTIONS]
+    assert positions == sorted(positions)
+    assert report_text.splitlines()[1] == "Generated at: 2026-03-12T06:00:00Z"
+
+
+def test_daily_kpis_equal_the_warehouse(report_text: str, built_data_dir: Path) -> None:  # noqa: F811
+    kpis = section_text(report_text, 2)
+    rows = query(
+        built_data_dir,
+        """SELECT k.event_date, k.active_users, k.plays, k.watch_hours, k.ad_revenue_usd, g.active_users_dod,
+                  r.rolling_7d_active_users
+           FROM gold_daily_kpis k JOIN analytics_daily_growth g USING (event_date)
+           JOIN analytics_rolling_active_users_7d r USING (event_date) ORDER BY event_date""",
+    )
+    assert len(rows) == 10
+    for day, active, plays, hours, revenue, dod, rolling in rows:
+        cells = line_of(kpis, day).split()
+        assert cells[1:5] == [fmt_int(active), fmt_change(dod), fmt_int(rolling), fmt_int(plays)]
+        assert fmt_hours(hours).split()[0] in cells and fmt_usd(revenue) in cells
+    assert "n/a" in line_of(kpis, rows[0][0]), "first day has no day-over-day base"
+
+
+def test_volumes_equal_the_warehouse(report_text: str, built_data_dir: Path) -> None:  # noqa: F811
+    volumes = section_text(report_text, 1)
+    attempts, plays, hours, impressions, revenue = query(
+        built_data_dir,
+        "SELECT SUM(attempts), SUM(plays), SUM(watch_hours), SUM(ad_impressions), SUM(ad_revenue_usd) FROM gold_daily_kpis",
+    )[0]
+    assert line_of(volumes, "Playback attempts").endswith(fmt_int(attempts))
+    assert line_of(volumes, "Plays (started").endswith(fmt_int(plays))
+    assert line_of(volumes, "Watch time").endswith(fmt_hours(hours))
+    assert line_of(volumes, "Ad impressions").endswith(fmt_int(impressions))
+    assert line_of(volumes, "Ad revenue").endswith(fmt_usd(revenue))
+    (sessions,) = query(built_data_dir, "SELECT COUNT(*) FROM silver_sessions")[0]
+    assert line_of(volumes, "silver_sessions").split() == ["silver_sessions", fmt_int(sessions)]
+
+
+def test_top_titles_genres_and_users_equal_the_warehouse(report_text: str, built_data_dir: Path) -> None:  # noqa: F811
+    titles = section_text(report_text, 3)
+    top = query(
+        built_data_dir,
+        "SELECT title, SUM(watch_hours) AS h FROM gold_content_daily GROUP BY content_id ORDER BY h DESC, content_id LIMIT 3",
+    )
+    for rank, (title, hours) in enumerate(top, start=1):
+        line = line_of(titles, f"{rank}  {title}")
+        assert re.split(r"\s{2,}", line.strip())[-2] == fmt_hours(hours)
+    genres = section_text(report_text, 4)
+    for genre, plays, hours in query(built_data_dir, "SELECT genre, SUM(plays), SUM(watch_hours) FROM gold_genre_daily GROUP BY genre"):
+        cells = line_of(genres, genre).split()
+        assert cells[1] == fmt_int(plays) and cells[2] == fmt_hours(hours).split()[0]
+    users = section_text(report_text, 6)
+    (user_id, hours), *_ = query(built_data_dir, "SELECT user_id, watch_hours FROM gold_user_engagement ORDER BY watch_hours DESC, user_id")
+    assert fmt_hours(hours) in line_of(users, user_id)
+
+
+def test_devices_equal_an_independent_computation(report_text: str, fixture_dataset) -> None:  # noqa: F811
+    devices = section_text(report_text, 5)
+    s = fixture_dataset.tables["silver_sessions"]
+    for device, g in s.groupby("device_type"):
+        cells = line_of(devices, device).split()
+        assert cells[1] == fmt_int(len(g)) and cells[2] == fmt_int(g.started.sum())
+        assert cells[3] == fmt_pct(g.start_failure.sum() / len(g))
+        startups = sorted(int(x) for x in g[g.started].startup_ms.dropna())
+        p50 = startups[-(-len(startups) * 50 // 100) - 1]
+        assert f"{p50:,}" == cells[6]
+
+
+def test_ads_pacing_retention_and_quality_equal_the_warehouse(report_text: str, built_data_dir: Path) -> None:  # noqa: F811
+    ads = section_text(report_text, 7)
+    for placement, revenue, share in query(built_data_dir, "SELECT placement, revenue_usd, revenue_share FROM analytics_ad_revenue_by_placement"):
+        line = line_of(ads, placement)
+        assert fmt_usd(revenue) in line and fmt_pct(share) in line
+    for campaign_id, status in query(built_data_dir, "SELECT campaign_id, status FROM gold_campaign_pacing"):
+        assert line_of(ads, campaign_id).endswith(status)
+    alerts = query(built_data_dir, "SELECT campaign_id, severity FROM analytics_campaign_pacing_alerts")
+    assert alerts and all(f"[{sev.upper()}] {cid} " in ads for cid, sev in alerts)
+    retention = section_text(report_text, 8)
+    for week, size, w0, w1 in query(built_data_dir, "SELECT cohort_week, cohort_size, week_0, week_1 FROM analytics_retention_cohort_matrix"):
+        cells = line_of(retention, week).split()
+        assert cells[1:4] == [fmt_int(size), fmt_pct(w0, 0) if w0 is not None else "–", fmt_pct(w1, 0) if w1 is not None else "–"]
+    quality = section_text(report_text, 9)
+    for dataset, read, valid, quarantined, dups in query(
+        built_data_dir,
+        "SELECT dataset, SUM(rows_read), SUM(rows_valid), SUM(rows_quarantined), SUM(duplicates_dropped) FROM gold_data_quality GROUP BY dataset",
+    ):
+        cells = line_of(quality, dataset).split()
+        assert cells[2:5] == [fmt_int(read), fmt_int(valid), fmt_int(quarantined)] and cells[6] == fmt_int(dups)
+    (invalid_ts,) = query(built_data_dir, "SELECT SUM(invalid_timestamp) FROM gold_data_quality")[0]
+    assert line_of(quality, "invalid_timestamp").split()[1] == fmt_int(invalid_ts)
+
+
+def test_findings_are_computed_from_the_data(report_text: str, built_data_dir: Path, fixture_dataset) -> None:  # noqa: F811
+    findings = section_text(report_text, 10)
+    # worst QoE device over the window, computed independently from the sessions
+    s = fixture_dataset.tables["silver_sessions"]
+    scores = {}
+    for device, g in s.groupby("device_type"):
+        plays = g[g.started]
+        scores[device] = (
+            g.start_failure.sum() / len(g)
+            + (plays.playback_failure.sum() / len(plays) if len(plays) else 0)
+            + g.rebuffer_ms.sum() / (g.rebuffer_ms.sum() + g.watch_ms.sum())
+        )
+    worst = max(scores, key=lambda d: (scores[d], d))
+    assert f"Worst quality of experience: {worst} " in findings
+    # biggest quarantine reason
+    dq = fixture_dataset.tables["gold_data_quality"]
+    totals = {r: int(dq[r].sum()) for r in ("missing_field", "invalid_timestamp", "unknown_user")}
+    top_reason = max(totals, key=lambda r: (totals[r], [-ord(c) for c in r]))
+    assert f"Biggest quarantine reason: {top_reason} with {totals[top_reason]:,} rows" in findings
+    # campaigns at risk are named
+    for (campaign_id,) in query(built_data_dir, "SELECT campaign_id FROM analytics_campaign_pacing_alerts"):
+        assert campaign_id in findings
+    assert "Largest day-over-day mover on 2026-03-11" in findings
+
+
+def test_identical_data_gives_identical_report_but_for_generated_at(built_data_dir: Path) -> None:  # noqa: F811
+    path = Path(catalog.report_file(str(built_data_dir)))
+    report.main(["--data-dir", str(built_data_dir), "--generated-at", "A"])
+    first = path.read_text()
+    report.main(["--data-dir", str(built_data_dir), "--generated-at", "A"])
+    assert path.read_text() == first
+    report.main(["--data-dir", str(built_data_dir)])  # wall clock: only that line may change
+    second = path.read_text().splitlines()
+    diff = [i for i, (a, b) in enumerate(zip(first.splitlines(), second)) if a != b]
+    assert diff == [1] and re.fullmatch(r"Generated at: \d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", second[1])
+
+
+def test_report_needs_analytics(built_data_dir: Path) -> None:  # noqa: F811
+    conn = sqlite3.connect(catalog.warehouse_file(str(built_data_dir)))
+    conn.execute("DROP TABLE analytics_daily_growth")
+    conn.commit()
+    conn.close()
+    with pytest.raises(OttError, match=r"lacks analytics_daily_growth \(run `ott analytics` first\)"):
+        report.build_report_data(str(built_data_dir))
+
+
+def test_cli_without_warehouse_is_one_line(ott_bin: str, tmp_path: Path) -> None:
+    result = subprocess.run([ott_bin, "report", "--data-dir", str(tmp_path)], capture_output=True, text=True)
+    assert result.returncode == 1 and result.stderr.count("\n") == 1
+    assert "no warehouse at" in result.stderr

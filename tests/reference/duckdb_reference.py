@@ -39,6 +39,7 @@ import argparse
 import csv
 import operator
 import sys
+import tempfile
 import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -205,22 +206,26 @@ def bronze_layout(data_dir: Path) -> tuple[dict[str, list[tuple[str, Path]]], li
 
 
 def load_bronze(con: duckdb.DuckDBPyConnection, data_dir: Path) -> None:
-    """Create ``bronze_<dataset>`` tables (raw strings) and ``bronze_partitions``."""
+    """Create ``bronze_<dataset>`` tables (raw strings) and ``bronze_partitions``.
+
+    Files are inserted one at a time so at most one file's Arrow batches are in memory
+    next to the DuckDB tables.
+    """
     files, partitions = bronze_layout(data_dir)
     for dataset, entries in files.items():
         columns = BRONZE_COLUMNS[dataset]
         schema = pa.schema(list(_META) + [(col, pa.string()) for col in columns])
-        batches = [
-            batch
-            for dt, path in entries
-            for batch in parse_bronze_file(
-                path, columns, dt, path.relative_to(data_dir).as_posix()
-            )
-        ]
-        table = pa.Table.from_batches(batches, schema=schema)
-        con.register("bronze_arrow", table)
+        con.register("bronze_arrow", schema.empty_table())
         con.execute(f"create or replace table bronze_{dataset} as select * from bronze_arrow")
         con.unregister("bronze_arrow")
+        for dt, path in entries:
+            source = path.relative_to(data_dir).as_posix()
+            batches = list(parse_bronze_file(path, columns, dt, source))
+            if not batches:
+                continue
+            con.register("bronze_arrow", pa.Table.from_batches(batches, schema=schema))
+            con.execute(f"insert into bronze_{dataset} select * from bronze_arrow")
+            con.unregister("bronze_arrow")
     part_table = pa.table(
         {"dataset": [p[0] for p in partitions], "dt": [p[1] for p in partitions]},
         schema=pa.schema([("dataset", pa.string()), ("dt", pa.string())]),
@@ -233,13 +238,24 @@ def load_bronze(con: duckdb.DuckDBPyConnection, data_dir: Path) -> None:
 # ----------------------------------------------------------------------- SQL steps
 
 
-def _sql_literal(text: str) -> str:
-    return "(" + " || ".join(f"chr({ord(ch)})" for ch in text) + ")"
+def create_trim_macro(con: duckdb.DuckDBPyConnection) -> None:
+    """``t(x)``: trim exactly the ``str.strip()`` whitespace set, then empty → null.
+
+    Built here because the RE2 character class is generated from ``WHITESPACE``; the
+    regex only runs on values that start or end with whitespace (the common case is a
+    cheap match test).
+    """
+    ws = "[" + "".join(f"\\x{{{ord(ch):x}}}" for ch in WHITESPACE) + "]"
+    con.execute(
+        "create or replace macro t(x) as nullif("
+        f"case when regexp_matches(x, '^{ws}|{ws}$') "
+        f"then regexp_replace(x, '^{ws}+|{ws}+$', '', 'g') else x end, '')"
+    )
 
 
 def run_sql_steps(con: duckdb.DuckDBPyConnection, timings: dict[str, float]) -> None:
     """Run every ``sql/*.sql`` file in name order, timing each."""
-    con.execute(f"create or replace macro ws() as {_sql_literal(WHITESPACE)}")
+    create_trim_macro(con)
     for path in sorted(SQL_DIR.glob("*.sql")):
         started = time.perf_counter()
         con.execute(path.read_text(encoding="utf-8"))
@@ -311,13 +327,10 @@ def export_tables(con: duckdb.DuckDBPyConnection) -> dict[str, pa.Table]:
             f"select {_select_list(schema, _SILVER_RENAMES[dataset])} from silver_{dataset} order by {keys}",
             schema,
         )
-    union = " union all ".join(
-        f"select '{ds}' as dataset, dt, source_file, line_number, reason, raw_line "
-        f"from {ds}_checked where reason is not null"
-        for ds in DIMENSIONS + EVENTS
-    )
     out["quarantine"] = _fetch(
-        con, f"{union} order by dataset, dt, source_file, line_number", QUARANTINE_SCHEMA
+        con,
+        "select * from quarantine order by dataset, dt, source_file, line_number",
+        QUARANTINE_SCHEMA,
     )
     return out
 
@@ -330,7 +343,14 @@ def build_reference_tables(
     root = Path(data_dir)
     if not (root / "bronze").is_dir():
         raise FileNotFoundError(f"no bronze folder under {root}")
-    con = duckdb.connect()
+    with tempfile.TemporaryDirectory(prefix="ott_ref_") as spill:
+        return _build(root, spill, timings)
+
+
+def _build(root: Path, spill: str, timings: dict[str, float]) -> dict[str, pa.Table]:
+    # every query orders explicitly, so insertion order need not be kept (less memory);
+    # large intermediates may spill to a private temp folder instead of failing
+    con = duckdb.connect(config={"preserve_insertion_order": False, "temp_directory": spill})
     try:
         started = time.perf_counter()
         load_bronze(con, root)

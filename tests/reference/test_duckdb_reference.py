@@ -20,10 +20,9 @@ from beam_pipelines.schema import GOLD_SCHEMAS, QUARANTINE_REASONS, SILVER_SCHEM
 from .compare import assert_frames_match, load_gold
 from .duckdb_reference import (
     SQL_DIR,
-    WHITESPACE,
     Reference,
-    _sql_literal,
     compute_reference,
+    create_trim_macro,
     main,
     read_csv_records,
 )
@@ -387,7 +386,7 @@ def test_read_csv_records_handles_bom_crlf_blank_and_quoted_newlines(tmp_path: P
 )
 def test_timestamp_macro(text: str, expected: str | None) -> None:
     con = duckdb.connect()
-    con.execute(f"create macro ws() as {_sql_literal(WHITESPACE)}")
+    create_trim_macro(con)
     con.execute((SQL_DIR / "00_macros.sql").read_text())
     got = con.execute(
         "select strftime(epoch_ms(ts_ms(?, ts_parts(?))), '%Y-%m-%dT%H:%M:%S.%g')", [text, text]
@@ -397,7 +396,7 @@ def test_timestamp_macro(text: str, expected: str | None) -> None:
 
 def test_trim_and_integer_macros() -> None:
     con = duckdb.connect()
-    con.execute(f"create macro ws() as {_sql_literal(WHITESPACE)}")
+    create_trim_macro(con)
     con.execute((SQL_DIR / "00_macros.sql").read_text())
     row = con.execute(
         "select t(?), t(?), t(?), tok(t(?)), int_or_null('+5'), int_or_null('12.0'),"

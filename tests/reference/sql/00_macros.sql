@@ -1,8 +1,7 @@
 -- Scalar helpers shared by the validation statements (SPEC §3, §4, §10).
--- ws() (the whitespace set that trimming removes) is created from Python before this file runs.
-
--- trim, then an empty result is null (only an empty field is null: 'N/A' stays a value)
-create or replace macro t(x) as nullif(trim(x, ws()), '');
+-- t(x) (trim, then an empty result is null; 'N/A' stays a value) is created from Python
+-- before this file runs: its regex lists the exact whitespace set of str.strip(), and
+-- trim(x, chars) with a character list is ~10x slower than a regex in DuckDB.
 
 -- enum comparison form: case-insensitive, spaces and '-' read as '_'
 create or replace macro tok(x) as lower(replace(replace(x, ' ', '_'), '-', '_'));
@@ -40,8 +39,7 @@ create or replace macro ts_ms(x, p) as
                 when length(x) <= 18 and try_cast(x as bigint) < 253402300800000
                     then try_cast(x as bigint)
             end
-        when p['y'] <> ''
-            and date_or_null(p['y'] || '-' || p['mo'] || '-' || p['d']) is not null
+        when p['y'] not in ('', '0000')
             and try_cast(p['h'] as int) <= 23
             and try_cast(p['mi'] as int) <= 59
             and try_cast(p['s'] as int) <= 59
@@ -49,8 +47,10 @@ create or replace macro ts_ms(x, p) as
                 p['off'] in ('Z', 'z')
                 or (try_cast(substr(p['off'], 2, 2) as int) <= 23 and try_cast(substr(p['off'], 5, 2) as int) <= 59)
             )
+            -- an impossible day makes try_cast null, and so the whole sum
             then
-                datediff('day', date '1970-01-01', date_or_null(p['y'] || '-' || p['mo'] || '-' || p['d'])) * 86400000
+                datediff('day', date '1970-01-01', try_cast(p['y'] || '-' || p['mo'] || '-' || p['d'] as date))
+                    * 86400000
                 + try_cast(p['h'] as bigint) * 3600000
                 + try_cast(p['mi'] as bigint) * 60000
                 + try_cast(p['s'] as bigint) * 1000

@@ -1,6 +1,8 @@
 -- users_checked: one row per bronze users.csv record, typed, with the first quarantine
 -- reason that applies (null = valid). SPEC §4 rules 1-5, §10 (required: user_id,
 -- signup_date, plan; enums plan, age_band; updated_at is a timestamp when present).
+-- Only typed columns, metadata and the reason are kept (text/token helpers and raw_line
+-- are dropped; 29_quarantine takes raw_line from bronze for quarantined rows only).
 create or replace table users_checked as
 with trimmed as (
     select
@@ -38,15 +40,20 @@ typed as (
         end as age_band,
         ts_ms(updated_at_text, updated_at_parts) as updated_at_ms,
     from trimmed
+),
+
+checked as (
+    select
+        *,
+        case
+            when malformed then 'malformed'
+            when user_id is null or signup_date_text is null or plan_tok is null then 'missing_field'
+            when signup_date is null or (updated_at_text is not null and updated_at_ms is null)
+                then 'invalid_timestamp'
+            when plan is null or (age_band_tok is not null and age_band is null) then 'invalid_enum'
+        end as reason,
+    from typed
 )
 
-select
-    *,
-    case
-        when malformed then 'malformed'
-        when user_id is null or signup_date_text is null or plan_tok is null then 'missing_field'
-        when signup_date is null or (updated_at_text is not null and updated_at_ms is null)
-            then 'invalid_timestamp'
-        when plan is null or (age_band_tok is not null and age_band is null) then 'invalid_enum'
-    end as reason,
-from typed
+select * exclude (raw_line, signup_date_text, plan_tok, age_band_tok, updated_at_text, updated_at_parts)
+from checked

@@ -1,6 +1,8 @@
 -- campaigns_checked: one row per bronze campaigns.csv record, typed, with its quarantine
 -- reason (null = valid). Every column is required; dates are YYYY-MM-DD; bid_usd and
 -- budget_usd are decimals > 0.
+-- Only typed columns, metadata and the reason are kept (text/token helpers and raw_line
+-- are dropped; 29_quarantine takes raw_line from bronze for quarantined rows only).
 create or replace table campaigns_checked as
 with trimmed as (
     select
@@ -33,18 +35,23 @@ typed as (
         date_or_null(start_date_text) as start_date,
         date_or_null(end_date_text) as end_date,
     from trimmed
+),
+
+checked as (
+    select
+        *,
+        case
+            when malformed then 'malformed'
+            when campaign_id is null or advertiser is null or objective_tok is null
+                or bid_strategy_tok is null or bid_usd_text is null or budget_usd_text is null
+                or start_date_text is null or end_date_text is null
+                then 'missing_field'
+            when start_date is null or end_date is null then 'invalid_timestamp'
+            when objective is null or bid_strategy is null then 'invalid_enum'
+            when coalesce(bid_usd <= 0, true) or coalesce(budget_usd <= 0, true) then 'out_of_range'
+        end as reason,
+    from typed
 )
 
-select
-    *,
-    case
-        when malformed then 'malformed'
-        when campaign_id is null or advertiser is null or objective_tok is null
-            or bid_strategy_tok is null or bid_usd_text is null or budget_usd_text is null
-            or start_date_text is null or end_date_text is null
-            then 'missing_field'
-        when start_date is null or end_date is null then 'invalid_timestamp'
-        when objective is null or bid_strategy is null then 'invalid_enum'
-        when coalesce(bid_usd <= 0, true) or coalesce(budget_usd <= 0, true) then 'out_of_range'
-    end as reason,
-from typed
+select * exclude (raw_line, objective_tok, bid_strategy_tok, bid_usd_text, budget_usd_text, start_date_text, end_date_text)
+from checked

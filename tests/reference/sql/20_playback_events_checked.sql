@@ -1,5 +1,7 @@
 -- playback_events_checked: one row per bronze playback record (every dt, every part
 -- file), typed, with the first quarantine reason of SPEC §4 that applies (null = valid).
+-- Only typed columns, metadata and the reason are kept (text/token helpers and raw_line
+-- are dropped; 29_quarantine takes raw_line from bronze for quarantined rows only).
 create or replace table playback_events_checked as
 with trimmed as (
     select
@@ -45,27 +47,32 @@ typed as (
         int_or_null(bitrate_kbps_text) as bitrate_kbps,
         case error_fatal_tok when 'true' then true when 'false' then false end as error_fatal,
     from trimmed
+),
+
+checked as (
+    select
+        typed.*,
+        case
+            when malformed then 'malformed'
+            when typed.event_id is null or typed.session_id is null or typed.user_id is null
+                or typed.content_id is null or event_type_tok is null or event_ts_text is null
+                or device_type_tok is null
+                then 'missing_field'
+            when event_ts_ms is null then 'invalid_timestamp'
+            when event_type is null or device_type is null
+                or (error_fatal_tok is not null and error_fatal is null)
+                then 'invalid_enum'
+            when (position_sec_text is not null and coalesce(position_sec < 0, true))
+                or (bitrate_kbps_text is not null and coalesce(bitrate_kbps not between 1 and 100000, true))
+                then 'out_of_range'
+            when event_ts_ms >= future_from_ms(cast(dt as date)) then 'future_timestamp'
+            when u.user_id is null then 'unknown_user'
+            when c.content_id is null then 'unknown_content'
+        end as reason,
+    from typed
+    left join (select user_id from silver_users) as u on typed.user_id = u.user_id
+    left join (select content_id from silver_content) as c on typed.content_id = c.content_id
 )
 
-select
-    typed.*,
-    case
-        when malformed then 'malformed'
-        when typed.event_id is null or typed.session_id is null or typed.user_id is null
-            or typed.content_id is null or event_type_tok is null or event_ts_text is null
-            or device_type_tok is null
-            then 'missing_field'
-        when event_ts_ms is null then 'invalid_timestamp'
-        when event_type is null or device_type is null
-            or (error_fatal_tok is not null and error_fatal is null)
-            then 'invalid_enum'
-        when (position_sec_text is not null and coalesce(position_sec < 0, true))
-            or (bitrate_kbps_text is not null and coalesce(bitrate_kbps not between 1 and 100000, true))
-            then 'out_of_range'
-        when event_ts_ms >= future_from_ms(cast(dt as date)) then 'future_timestamp'
-        when u.user_id is null then 'unknown_user'
-        when c.content_id is null then 'unknown_content'
-    end as reason,
-from typed
-left join (select user_id from silver_users) as u on typed.user_id = u.user_id
-left join (select content_id from silver_content) as c on typed.content_id = c.content_id
+select * exclude (raw_line, event_type_tok, event_ts_text, event_ts_parts, device_type_tok, position_sec_text, bitrate_kbps_text, error_fatal_tok)
+from checked

@@ -1,6 +1,8 @@
 -- ad_events_checked: one row per bronze ad record, typed, with its quarantine reason
 -- (null = valid). campaign_id is required unless the normalised event_type is
 -- 'ad_request'; session_id unless the normalised placement is 'home_sponsorship'.
+-- Only typed columns, metadata and the reason are kept (text/token helpers and raw_line
+-- are dropped; 29_quarantine takes raw_line from bronze for quarantined rows only).
 create or replace table ad_events_checked as
 with trimmed as (
     select
@@ -43,23 +45,28 @@ typed as (
             ) then device_type_tok
         end as device_type,
     from trimmed
+),
+
+checked as (
+    select
+        typed.*,
+        case
+            when malformed then 'malformed'
+            when typed.event_id is null or typed.user_id is null or placement_tok is null
+                or event_type_tok is null or event_ts_text is null or device_type_tok is null
+                or (typed.campaign_id is null and event_type_tok is distinct from 'ad_request')
+                or (typed.session_id is null and placement_tok is distinct from 'home_sponsorship')
+                then 'missing_field'
+            when event_ts_ms is null then 'invalid_timestamp'
+            when placement is null or event_type is null or device_type is null then 'invalid_enum'
+            when event_ts_ms >= future_from_ms(cast(dt as date)) then 'future_timestamp'
+            when u.user_id is null then 'unknown_user'
+            when typed.campaign_id is not null and c.campaign_id is null then 'unknown_campaign'
+        end as reason,
+    from typed
+    left join (select user_id from silver_users) as u on typed.user_id = u.user_id
+    left join (select campaign_id from silver_campaigns) as c on typed.campaign_id = c.campaign_id
 )
 
-select
-    typed.*,
-    case
-        when malformed then 'malformed'
-        when typed.event_id is null or typed.user_id is null or placement_tok is null
-            or event_type_tok is null or event_ts_text is null or device_type_tok is null
-            or (typed.campaign_id is null and event_type_tok is distinct from 'ad_request')
-            or (typed.session_id is null and placement_tok is distinct from 'home_sponsorship')
-            then 'missing_field'
-        when event_ts_ms is null then 'invalid_timestamp'
-        when placement is null or event_type is null or device_type is null then 'invalid_enum'
-        when event_ts_ms >= future_from_ms(cast(dt as date)) then 'future_timestamp'
-        when u.user_id is null then 'unknown_user'
-        when typed.campaign_id is not null and c.campaign_id is null then 'unknown_campaign'
-    end as reason,
-from typed
-left join (select user_id from silver_users) as u on typed.user_id = u.user_id
-left join (select campaign_id from silver_campaigns) as c on typed.campaign_id = c.campaign_id
+select * exclude (raw_line, placement_tok, event_type_tok, event_ts_text, event_ts_parts, device_type_tok)
+from checked

@@ -1,0 +1,139 @@
+"""DagBag checks of dags/ott_analytics_pipeline.py: it imports cleanly, is wired in the
+expected order, retries with backoff, documents itself, and switching the Beam stages to
+Dataflow is a parameter change."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from conftest import DAG_ID, DAGS_FOLDER, EXPECTED_TASKS, REPO_ROOT
+
+BEAM_TASKS = ("build_silver", "build_gold")
+GATES = ("check_quality_gate", "run_sql_data_tests")  # deterministic failures: no retries
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS_FOLDER))
+
+
+@pytest.fixture(scope="module")
+def dag(dagbag):
+    return dagbag.dags[DAG_ID]
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+    assert DAG_ID in dagbag.dags
+
+
+def test_schedule_catchup_and_serialised_runs(dag):
+    assert dag.schedule == "@daily"
+    assert dag.catchup is False
+    assert dag.max_active_runs == 1
+    assert dag.start_date == dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc)
+
+
+def test_tags_and_docs_show_in_the_ui(dag):
+    assert set(dag.tags) >= {"ott", "medallion", "beam"}
+    assert "check_quality_gate" in dag.doc_md and "DataflowRunner" in dag.doc_md
+    for task in dag.tasks:
+        assert task.doc_md and task.doc_md.strip(), f"{task.task_id} has no doc_md"
+
+
+def test_task_graph_is_the_expected_chain(dag):
+    assert set(dag.task_ids) == set(EXPECTED_TASKS)
+    for previous, current in zip(EXPECTED_TASKS, EXPECTED_TASKS[1:]):
+        assert dag.get_task(current).upstream_task_ids == {previous}, current
+    assert dag.get_task(EXPECTED_TASKS[0]).upstream_task_ids == set()
+    assert dag.get_task(EXPECTED_TASKS[-1]).downstream_task_ids == set()
+
+
+def test_retries_with_exponential_backoff(dag):
+    for task in dag.tasks:
+        if task.task_id in GATES:
+            assert task.retries == 0, f"{task.task_id}: a failed gate must not be retried"
+        else:
+            assert task.retries == 2, task.task_id
+            assert task.retry_exponential_backoff
+            assert task.retry_delay == dt.timedelta(seconds=30)
+            assert task.max_retry_delay == dt.timedelta(minutes=10)
+        assert task.execution_timeout is not None
+
+
+def test_params_defaults(dag):
+    params = dag.params
+    assert params["max_quarantine_rate"] == 0.05
+    assert params["seed"] == 51
+    assert params["runner"] == "DirectRunner"
+    assert params["beam_options"] == {}
+    for scale in ("users", "events_per_day", "defect_rate"):
+        assert params[scale] is None  # the generator's own default
+    assert Path(params["data_dir"]).name  # resolved at parse time (OTT_DATA_DIR or <repo>/data)
+
+
+def test_beam_stages_use_the_beam_provider_with_the_venv_python(dag):
+    from airflow.providers.apache.beam.operators.beam import BeamRunPythonPipelineOperator
+
+    for task_id, module in zip(BEAM_TASKS, ("beam_pipelines.silver_pipeline", "beam_pipelines.gold_pipeline")):
+        task = dag.get_task(task_id)
+        assert isinstance(task, BeamRunPythonPipelineOperator)
+        assert (task.py_options, task.py_file) == (["-m"], module)
+        assert Path(task.py_interpreter).exists()
+        assert task.py_requirements is None  # no throw-away virtualenv per run
+        assert (REPO_ROOT / (module.replace(".", "/") + ".py")).exists()
+
+
+def _render(task, dag, params: dict) -> object:
+    """A copy of ``task`` with its templates rendered for logical date 2026-11-02."""
+    rendered = copy.deepcopy(task)
+    context = {"params": {**dag.params.dump(), **params}, "ds": "2026-11-02"}
+    rendered.render_template_fields(context, jinja_env=dag.get_template_env())
+    return rendered
+
+
+def test_local_run_renders_direct_runner_options(dag):
+    silver = _render(dag.get_task("build_silver"), dag, {"data_dir": "/srv/ott"})
+    assert silver.runner == "DirectRunner"
+    assert silver.pipeline_options == {"data-dir": "/srv/ott", "dt": "2026-11-02"}
+    assert silver.default_pipeline_options == {}
+
+
+def test_dataflow_is_a_parameter_change(dag):
+    params = {
+        "runner": "DataflowRunner",
+        "data_dir": "gs://bucket/ott",
+        "beam_options": {"temp_location": "gs://bucket/tmp", "setup_file": "./setup.py"},
+        "dataflow_config": {"project_id": "my-project", "location": "europe-west1"},
+    }
+    for task_id in BEAM_TASKS:
+        task = _render(dag.get_task(task_id), dag, params)
+        assert task.runner == "DataflowRunner"
+        assert task.pipeline_options["data-dir"] == "gs://bucket/ott"
+        assert task.default_pipeline_options == params["beam_options"]  # a dict, not its repr
+        assert task.dataflow_config == params["dataflow_config"]
+        task._cast_dataflow_config()  # what execute() does first
+        assert (task.dataflow_config.project_id, task.dataflow_config.location) == ("my-project", "europe-west1")
+        assert task.dataflow_config.job_name == task_id
+
+
+def test_dag_file_does_not_import_pandas_or_beam_at_parse_time():
+    code = (
+        "import runpy, sys; runpy.run_path(sys.argv[1]); "
+        "print(sorted(m for m in ('pandas', 'apache_beam', 'pyarrow') if m in sys.modules))"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code, str(DAGS_FOLDER / "ott_analytics_pipeline.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    assert result.stdout.strip().splitlines()[-1] == "[]"

@@ -1,0 +1,70 @@
+"""Run one side of the benchmark in a fresh process and print its figures as JSON.
+
+    python bench/_measure.py beam   DATA_DIR [beam flags…]
+    python bench/_measure.py duckdb DATA_DIR OUT_DIR
+
+Fresh processes keep the two sides from sharing caches and let ``ru_maxrss`` measure
+each side's own peak resident memory (children: Beam's multi-processing workers).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import resource
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # the DuckDB oracle lives in tests/reference
+
+
+def _peak_mib() -> tuple[float, float]:
+    self_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    child_kib = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return self_kib / 1024, child_kib / 1024
+
+
+def run_beam(data_dir: str, beam_argv: list[str]) -> dict:
+    from beam_pipelines import gold_pipeline, silver_pipeline
+
+    logging.disable(logging.INFO)
+    stages = {}
+    for name, module in (("silver", silver_pipeline), ("gold", gold_pipeline)):
+        t0 = time.perf_counter()
+        code = module.main(["--data-dir", data_dir, *beam_argv])
+        if code:
+            raise SystemExit(f"beam {name} failed with exit code {code}")
+        stages[name] = time.perf_counter() - t0
+    return {"stages": stages}
+
+
+def run_duckdb(data_dir: str, out_dir: str) -> dict:
+    import pyarrow.parquet as pq
+
+    from tests.reference.duckdb_reference import build_reference_tables
+
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    tables = build_reference_tables(data_dir, timings)
+    compute = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for name, table in tables.items():
+        pq.write_table(table, out / f"{name}.parquet")
+    return {"stages": {"silver+gold": compute, "write": time.perf_counter() - t1}, "steps": timings}
+
+
+def main() -> None:
+    side, data_dir, *rest = sys.argv[1:]
+    t0 = time.perf_counter()
+    result = run_beam(data_dir, rest) if side == "beam" else run_duckdb(data_dir, rest[0])
+    result["seconds"] = time.perf_counter() - t0
+    result["peak_rss_mib"], result["peak_rss_children_mib"] = _peak_mib()
+    print("BENCH_RESULT " + json.dumps(result))
+
+
+if __name__ == "__main__":
+    main()

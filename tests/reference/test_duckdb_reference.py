@@ -463,3 +463,49 @@ def test_reference_does_not_read_outside_bronze(ref: Reference, tmp_path: Path) 
     again = compute_reference(copy)
     for table in ref.gold:
         assert_frames_match(again.gold[table], ref.gold[table], keys=TABLE_KEYS[table])
+
+
+# ------------------------------------------------------- agreement with generator truth
+
+
+def test_quality_agrees_with_generator_manifest(tmp_path: Path, ott_bin: str) -> None:
+    """The generator's manifest (what it injected) and the oracle count the same rows."""
+    import json
+    import subprocess
+
+    if not (Path(__file__).resolve().parents[2] / "scripts" / "generate.py").exists():
+        pytest.skip("generator not available")
+    data = tmp_path / "data"
+    subprocess.run(
+        [ott_bin, "generate", "--data-dir", str(data), "--days", "2", "--users", "300",
+         "--events-per-day", "4000", "--defect-rate", "0.05"],
+        check=True, capture_output=True,
+    )
+    quality = _rows(compute_reference(data).quality, ["dataset", "dt"])
+    manifests = sorted((data / "bronze" / "_manifest").glob("dt=*.json"))
+    assert manifests
+    pairs = {
+        "rows_read": "rows_written",
+        "rows_valid": "rows_valid",
+        "duplicates_dropped": "duplicates_within_partition",
+        "rows_quarantined": "rows_quarantined",
+        "cross_partition_duplicates": "cross_partition_replays",
+        **{reason: reason for reason in QUARANTINE_REASONS},
+    }
+    checked = 0
+    for path in manifests:
+        manifest = json.loads(path.read_text())
+        for dataset, truth in manifest["totals"].items():
+            row = quality[(dataset, manifest["dt"])]
+            assert {ours: row[ours] for ours in pairs} == {
+                ours: truth[theirs] for ours, theirs in pairs.items()
+            }, (dataset, manifest["dt"])
+            checked += 1
+    dims = json.loads((data / "bronze" / "_manifest" / "dims.json").read_text())
+    for dataset in ("users", "content", "campaigns"):
+        row, truth = quality[(dataset, "")], dims[dataset]
+        assert (row["rows_read"], row["rows_valid"], row["duplicates_dropped"]) == (
+            truth["rows_written"], truth["rows_valid"], truth["duplicates"],
+        )
+        assert all(row[reason] == truth[reason] for reason in QUARANTINE_REASONS)
+    assert checked >= 4

@@ -30,7 +30,17 @@ Design:
   validation, event validation + dedup, sessions, gold). Timestamps stay BIGINT epoch
   milliseconds inside SQL and become ``timestamp[ms, UTC]`` only on output.
 - Trimming removes exactly the characters Python's ``str.isspace`` calls whitespace (what
-  ``str.strip()`` removes), so an implementation that trims with ``strip()`` agrees.
+  ``str.strip()`` removes), so an implementation that trims with ``strip()`` agrees. The
+  ``t()`` macro does it with an RE2 class generated from that set (``trim(x, chars)`` is
+  ~10x slower in DuckDB).
+- Readings where the spec leaves room (documented in the SQL where they apply): a physical
+  line of only whitespace is blank; an event_ts with ``t`` instead of ``T`` is invalid; a
+  fatal error anywhere after the first video_start (even after video_end) makes
+  ``playback_failure``; a decimal (bid/budget) is plain positional notation; epoch
+  milliseconds are bounded to years before 10000 and ISO offsets to ±23:59.
+
+Measured (1.16M events = ``ott generate --days 7`` defaults, 2 shared cores, load ~5):
+parse ~25-40 s, SQL ~20 s, peak RSS 1.4 GB.
 """
 
 from __future__ import annotations

@@ -55,5 +55,8 @@ checked as (
     from typed
 )
 
-select * exclude (raw_line, signup_date_text, plan_tok, age_band_tok, updated_at_text, updated_at_parts)
+select * exclude (
+    raw_line, signup_date_text, plan_tok, age_band_tok, updated_at_text,
+    updated_at_parts
+)
 from checked

@@ -58,5 +58,8 @@ checked as (
     from typed
 )
 
-select * exclude (raw_line, content_type_tok, season_number_text, episode_number_text, duration_sec_text, release_year_text, is_original_tok)
+select * exclude (
+    raw_line, content_type_tok, season_number_text, episode_number_text,
+    duration_sec_text, release_year_text, is_original_tok
+)
 from checked

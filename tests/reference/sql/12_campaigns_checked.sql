@@ -53,5 +53,8 @@ checked as (
     from typed
 )
 
-select * exclude (raw_line, objective_tok, bid_strategy_tok, bid_usd_text, budget_usd_text, start_date_text, end_date_text)
+select * exclude (
+    raw_line, objective_tok, bid_strategy_tok, bid_usd_text, budget_usd_text,
+    start_date_text, end_date_text
+)
 from checked

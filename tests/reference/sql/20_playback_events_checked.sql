@@ -74,5 +74,8 @@ checked as (
     left join (select content_id from silver_content) as c on typed.content_id = c.content_id
 )
 
-select * exclude (raw_line, event_type_tok, event_ts_text, event_ts_parts, device_type_tok, position_sec_text, bitrate_kbps_text, error_fatal_tok)
+select * exclude (
+    raw_line, event_type_tok, event_ts_text, event_ts_parts, device_type_tok,
+    position_sec_text, bitrate_kbps_text, error_fatal_tok
+)
 from checked

@@ -68,5 +68,8 @@ checked as (
     left join (select campaign_id from silver_campaigns) as c on typed.campaign_id = c.campaign_id
 )
 
-select * exclude (raw_line, placement_tok, event_type_tok, event_ts_text, event_ts_parts, device_type_tok)
+select * exclude (
+    raw_line, placement_tok, event_type_tok, event_ts_text, event_ts_parts,
+    device_type_tok
+)
 from checked

@@ -26,6 +26,7 @@ select
     vs_ms - pa_ms as startup_ms,
     first_fatal_seq is not null and (vs_seq is null or first_fatal_seq < vs_seq) as start_failure,
     not started and first_fatal_seq is null as exit_before_start,
+    -- any fatal error after the first video_start, even one after end_ts (SPEC §5 wording)
     started and coalesce(last_fatal_seq > vs_seq, false) as playback_failure,
     case when started then rebuffer_ms else 0 end::bigint as rebuffer_ms,
     case when started then paused_ms else 0 end::bigint as paused_ms,

@@ -33,6 +33,7 @@ from collections.abc import Sequence
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.options.pipeline_options import StandardOptions, TestOptions
 
 from beam_pipelines import catalog
 from beam_pipelines.cli_support import OttArgumentParser, OttError, add_data_dir, configure_logging
@@ -45,7 +46,7 @@ from beam_pipelines.marts.transforms import (
     ReadSilverFrames,
     WriteGoldTable,
 )
-from beam_pipelines.options import make_pipeline
+from beam_pipelines.options import make_pipeline, pipeline_options
 from beam_pipelines.schema import GOLD_TABLES, TABLE_KEYS
 
 log = logging.getLogger("ott.gold")
@@ -130,13 +131,21 @@ def run(argv: Sequence[str] | None = None) -> None:
     if args.buckets < 1:
         raise OttError(f"--buckets must be ≥ 1, got {args.buckets}")
     data_dir = resolve_data_dir(args.data_dir)
-    check_silver(data_dir)
+    options = pipeline_options(beam_argv)
+    dry_run = options.view_as(TestOptions).dry_run
+    if not dry_run:  # a dry run builds the job offline: it must not touch (gs://) storage
+        check_silver(data_dir)
+    # shared with the silver stage: one-line errors instead of minutes of network retries
+    from beam_pipelines.silver_pipeline import check_service_names
+
+    check_service_names(options)
     pipeline = make_pipeline(beam_argv)
     build(pipeline, data_dir, args.buckets)
     result = pipeline.run()
-    # A Dataflow dry run (or a template build) returns before any data is processed.
-    if hasattr(result, "wait_until_finish"):
-        result.wait_until_finish()
+    if dry_run:
+        log.info("dry run: %s job built, nothing submitted", options.view_as(StandardOptions).runner)
+        return
+    result.wait_until_finish()
     log.info("gold marts written under %s", catalog.gold_table_dir(data_dir, ""))
 
 

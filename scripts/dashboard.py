@@ -18,7 +18,7 @@ import html
 import math
 from collections.abc import Sequence
 
-from scripts.report import ReportData, fmt_change, fmt_hours, fmt_int, fmt_num, fmt_pct, fmt_usd
+from scripts.report import RETENTION_WEEKS, TOP_ALERTS, ReportData, fmt_change, fmt_hours, fmt_int, fmt_num, fmt_pct, fmt_usd
 
 PALETTE = ("#2563eb", "#f59e0b", "#10b981", "#ef4444", "#8b5cf6", "#06b6d4", "#ec4899", "#84cc16", "#64748b", "#f97316")
 INK, MUTED, GRID = "#0f172a", "#64748b", "#e2e8f0"
@@ -162,7 +162,7 @@ def grouped_bars(groups: Sequence[str], metrics: Sequence[tuple[str, Sequence[fl
     return f'<div class="legend">{legend}</div>' + "".join(parts)
 
 
-def heat_map(rows: Sequence[dict], weeks: int = 6) -> str:
+def heat_map(rows: Sequence[dict], weeks: int = RETENTION_WEEKS) -> str:
     """Retention matrix as an HTML table whose cells are shaded by the rate."""
     head = "".join(f"<th>W{n}</th>" for n in range(weeks))
     body = []
@@ -253,10 +253,11 @@ def render_dashboard(d: ReportData, generated_at: str) -> str:
         value_w=190,
     )
     alerts = "".join(
-        f"<tr><td>{esc(a['campaign_id'])}</td><td>{esc(a['advertiser'])}</td><td>{esc(a['status'])}</td>"
+        f"<tr><td>{esc(a['campaign_id'])}</td><td>{esc(a['advertiser'])}</td>"
+        f"<td>{esc(a['status'])}{' (ended)' if a['flight_ended'] else ''}</td>"
         f"<td>{esc(a['severity'])}</td><td class=\"n\">{esc(fmt_num(a['pacing_index'], 2))}</td>"
         f"<td class=\"n\">{esc(fmt_usd(a['spend_usd']))}</td><td class=\"n\">{esc(fmt_usd(a['budget_usd']))}</td></tr>"
-        for a in d.alerts
+        for a in d.alerts[:TOP_ALERTS]
     ) or '<tr><td colspan="7">No pacing alerts.</td></tr>'
     findings = "".join(f"<li>{esc(f)}</li>" for f in d.findings)
     w = d.window
@@ -277,7 +278,7 @@ def render_dashboard(d: ReportData, generated_at: str) -> str:
 <section class="card"><h2>Quality of experience by device</h2>{qoe_chart}</section>
 <section class="card"><h2>Ad revenue by placement</h2>{ads_chart}</section>
 <section class="card"><h2>Retention by signup-week cohort</h2>{heat_map(d.retention)}</section>
-<section class="card"><h2>Campaign pacing alerts</h2><table class="list">
+<section class="card"><h2>Campaign pacing alerts{esc(f" (top {TOP_ALERTS} of {len(d.alerts)})" if len(d.alerts) > TOP_ALERTS else "")}</h2><table class="list">
 <tr><th>campaign</th><th>advertiser</th><th>status</th><th>severity</th><th>index</th><th>spend</th><th>budget</th></tr>{alerts}</table></section>
 <section class="card wide"><h2>Findings</h2><ul>{findings}</ul></section>
 </main></body></html>

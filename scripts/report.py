@@ -18,6 +18,7 @@ from __future__ import annotations
 import datetime as dt_
 import logging
 import math
+import re
 import sqlite3
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -31,8 +32,12 @@ from beam_pipelines.schema import QUARANTINE_REASONS
 log = logging.getLogger("ott.report")
 
 Row = dict[str, Any]
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 WIDTH = 100  # report line width for rules and wrapped findings
 TITLE_WIDTH = 34  # longest title shown before it is cut with an ellipsis
+RETENTION_WEEKS = 8  # week_0 .. week_7 of analytics_retention_cohort_matrix
+RECENT_COHORTS = 12  # cohorts shown in the report and dashboard (most recent)
+TOP_ALERTS = 10  # pacing alerts listed in full
 REQUIRED_ANALYTICS = (
     "analytics_rolling_active_users_7d",
     "analytics_daily_growth",
@@ -82,8 +87,16 @@ def fmt_ms(value: float | None) -> str:
     return "–" if value is None else f"{int(value):,} ms"
 
 
+def one_line(text: object) -> str:
+    """Data text made safe for a plain-text table: control characters and line breaks
+    become single spaces (a title with a newline must not break the alignment)."""
+    if text is None:
+        return "–"
+    return " ".join(_CONTROL.sub(" ", str(text)).split())
+
+
 def cut(text: str | None, width: int = TITLE_WIDTH) -> str:
-    text = "–" if text is None else str(text)
+    text = one_line(text)
     return text if len(text) <= width else text[: width - 1] + "…"
 
 
@@ -98,7 +111,7 @@ class Col:
 
 def render_table(rows: Sequence[Row], cols: Sequence[Col], indent: str = "  ") -> list[str]:
     """Aligned plain-text table (header, rule, rows)."""
-    cells = [[c.cell(r) for c in cols] for r in rows]
+    cells = [[one_line(c.cell(r)) for c in cols] for r in rows]
     widths = [max([len(c.header)] + [len(row[i]) for row in cells]) for i, c in enumerate(cols)]
     def line(values: Sequence[str]) -> str:
         return indent + "  ".join(f"{v:{c.align}{w}}" for v, c, w in zip(values, cols, widths)).rstrip()
@@ -155,6 +168,8 @@ class ReportData:
     pacing: list[Row]
     alerts: list[Row]
     retention: list[Row]
+    cohorts_total: int
+    pacing_summary: list[Row]
     funnel: Row
     quality: list[Row]
     reasons: list[Row]
@@ -287,11 +302,25 @@ def read_report_data(conn: sqlite3.Connection) -> ReportData:
     binge = _rows(conn, "SELECT * FROM analytics_binge_viewer_watch_share ORDER BY plan")
     placements = _rows(conn, "SELECT * FROM analytics_ad_revenue_by_placement ORDER BY revenue_usd DESC, placement")
     pacing = _rows(conn, "SELECT * FROM gold_campaign_pacing ORDER BY campaign_id")
+    # most money at stake first: the gap between actual and expected spend
     alerts = _rows(
         conn,
-        "SELECT * FROM analytics_campaign_pacing_alerts ORDER BY severity, ABS(pacing_index - 1) DESC, campaign_id",
+        """SELECT * FROM analytics_campaign_pacing_alerts
+           ORDER BY flight_ended, severity, ABS(spend_usd - expected_spend_usd) DESC, campaign_id""",
     )
-    retention = _rows(conn, "SELECT * FROM analytics_retention_cohort_matrix ORDER BY cohort_week")
+    retention = _rows(
+        conn,
+        "SELECT * FROM (SELECT * FROM analytics_retention_cohort_matrix ORDER BY cohort_week DESC LIMIT ?) "
+        "ORDER BY cohort_week",
+        (RECENT_COHORTS,),
+    )
+    cohorts_total = conn.execute("SELECT COUNT(*) FROM analytics_retention_cohort_matrix").fetchone()[0]
+    pacing_summary = _rows(
+        conn,
+        """SELECT status, COUNT(*) AS campaigns, SUM(budget_usd) AS budget_usd, SUM(spend_usd) AS spend_usd
+           FROM gold_campaign_pacing GROUP BY status
+           ORDER BY CASE status WHEN 'over' THEN 0 WHEN 'under' THEN 1 WHEN 'on_track' THEN 2 ELSE 3 END, status""",
+    )
     funnel = _one(
         conn,
         """SELECT SUM(attempts) AS attempts, SUM(plays) AS plays, SUM(completions) AS completions,
@@ -314,7 +343,7 @@ def read_report_data(conn: sqlite3.Connection) -> ReportData:
     reasons = sorted((r for r in reasons if r["rows"]), key=lambda r: (-r["rows"], r["reason"]))
     data = ReportData(
         window, volumes, table_rows, daily, top_titles, top_by_genre, genres, devices, worst_qoe_days,
-        top_users, binge, placements, pacing, alerts, retention, funnel, quality, reasons,
+        top_users, binge, placements, pacing, alerts, retention, cohorts_total, pacing_summary, funnel, quality, reasons,
         genre_moves(conn, window["last_date"]),
     )
     data.findings = compute_findings(data)
@@ -357,12 +386,19 @@ def compute_findings(d: ReportData) -> list[str]:
             f"{sum(1 for w in d.worst_qoe_days if w['device_type'] == worst['device_type'])} of "
             f"{len(d.worst_qoe_days)} days."
         )
-    if d.alerts:
-        critical = [a for a in d.alerts if a["severity"] == "critical"]
-        names = ", ".join(f"{a['campaign_id']} ({a['advertiser']}, {a['status']}, index {fmt_num(a['pacing_index'], 2)})" for a in d.alerts)
-        findings.append(
-            f"{len(d.alerts)} of {len(d.pacing)} campaigns at risk, {len(critical)} critical: {names}."
+    live = [a for a in d.alerts if not a["flight_ended"]]
+    if live:
+        critical = [a for a in live if a["severity"] == "critical"]
+        names = ", ".join(
+            f"{a['campaign_id']} ({one_line(a['advertiser'])}, {a['status']}, index {fmt_num(a['pacing_index'], 2)})"
+            for a in live[:5]
         )
+        more = f" and {len(live) - 5} more" if len(live) > 5 else ""
+        findings.append(
+            f"{len(live)} of {len(d.pacing)} campaigns at risk in live flights, {len(critical)} critical: {names}{more}."
+        )
+    elif d.alerts:
+        findings.append(f"No live campaign is at risk; {len(d.alerts)} pacing alerts concern flights that already ended.")
     else:
         findings.append(f"All {len(d.pacing)} campaigns are on track or not started: no pacing alerts.")
     if d.reasons:
@@ -558,39 +594,48 @@ def render_report(d: ReportData, generated_at: str) -> str:
             Col("eCPM", lambda r: fmt_usd(r["ecpm_usd"])),
         ],
     )
-    out += ["", "  Campaign pacing:"]
+    out += ["", f"  Campaign pacing ({len(d.pacing)} campaigns):"]
     out += render_table(
-        d.pacing,
+        d.pacing_summary,
         [
-            Col("campaign", lambda r: r["campaign_id"], "<"),
-            Col("advertiser", lambda r: cut(r["advertiser"], 24), "<"),
+            Col("status", lambda r: r["status"], "<"),
+            Col("campaigns", lambda r: fmt_int(r["campaigns"])),
             Col("budget", lambda r: fmt_usd(r["budget_usd"])),
             Col("spend", lambda r: fmt_usd(r["spend_usd"])),
-            Col("days", lambda r: f"{r['days_elapsed']}/{r['flight_days']}"),
-            Col("pacing index", lambda r: fmt_num(r["pacing_index"], 2)),
-            Col("status", lambda r: r["status"], "<"),
         ],
     )
-    out += ["", "  Pacing alerts:"]
-    if d.alerts:
-        for a in d.alerts:
-            out += wrap(
+    live = [a for a in d.alerts if not a["flight_ended"]]
+    ended = [a for a in d.alerts if a["flight_ended"]]
+    out += ["", f"  Pacing alerts: {len(d.alerts)} ({len(live)} live, {len(ended)} in flights already ended); "
+            f"largest money gap first{f', top {TOP_ALERTS}' if len(d.alerts) > TOP_ALERTS else ''}:"]
+    for a in d.alerts[:TOP_ALERTS]:
+        if a["flight_ended"]:
+            text = (
+                f"[{a['severity'].upper()}] {a['campaign_id']} {a['advertiser']}: {a['status']}-paced, index "
+                f"{fmt_num(a['pacing_index'], 2)}; flight ended {a['end_date']} having spent "
+                f"{fmt_usd(a['spend_usd'])} of {fmt_usd(a['budget_usd'])}."
+            )
+        else:
+            text = (
                 f"[{a['severity'].upper()}] {a['campaign_id']} {a['advertiser']}: {a['status']}-pacing, index "
                 f"{fmt_num(a['pacing_index'], 2)}; spent {fmt_usd(a['spend_usd'])} of {fmt_usd(a['budget_usd'])} "
                 f"(expected {fmt_usd(a['expected_spend_usd'])} by now), on course for "
-                f"{fmt_usd(a['projected_spend_usd'])} by {a['end_date']}.",
-                indent="    ",
+                f"{fmt_usd(a['projected_spend_usd'])} by {a['end_date']}."
             )
-    else:
+        out += wrap(one_line(text), indent="    ")
+    if len(d.alerts) > TOP_ALERTS:
+        out.append(f"    … and {len(d.alerts) - TOP_ALERTS} more (table analytics_campaign_pacing_alerts).")
+    if not d.alerts:
         out.append("    none")
 
     out += section("8. Retention (share of each signup-week cohort playing in week N)")
     out += render_table(
         d.retention,
         [Col("cohort week", lambda r: r["cohort_week"], "<"), Col("size", lambda r: fmt_int(r["cohort_size"]))]
-        + [Col(f"W{n}", (lambda n: lambda r: fmt_pct(r[f"week_{n}"], 0))(n)) for n in range(6)],
+        + [Col(f"W{n}", (lambda n: lambda r: fmt_pct(r[f"week_{n}"], 0))(n)) for n in range(RETENTION_WEEKS)],
     )
-    out.append("  (– = week outside the data window)")
+    shown = f"the {len(d.retention)} most recent of {d.cohorts_total} cohorts" if d.cohorts_total > len(d.retention) else "all cohorts"
+    out.append(f"  ({shown} with weeks 0-{RETENTION_WEEKS - 1} in the data window; – = week outside the window)")
 
     out += section("9. Data quality")
     out += render_table(

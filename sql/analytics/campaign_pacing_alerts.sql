@@ -1,7 +1,8 @@
--- Question: which running campaigns are spending too slowly or too fast for their
---           flight, and what will they have spent by the end at the current pace?
+-- Question: which campaigns are spending too slowly or too fast for their flight, by
+--           how much, and where will they land at the current pace?
 -- Grain: one row per campaign whose pacing status is 'under' or 'over'.
--- severity is 'critical' when the pacing index is below 0.5 or above 1.5.
+-- severity is 'critical' when the pacing index is below 0.5 or above 1.5;
+-- flight_ended is true when the flight ended before the last date in the data.
 with
 
 pacing as (
@@ -12,12 +13,22 @@ campaigns as (
     select * from silver_campaigns
 ),
 
+daily_kpis as (
+    select * from gold_daily_kpis
+),
+
+data_window as (
+    select max(event_date) as last_date
+    from daily_kpis
+),
+
 final as (
     select
         pacing.campaign_id as campaign_id,
         pacing.advertiser as advertiser,
         campaigns.bid_strategy as bid_strategy,
         campaigns.end_date as end_date,
+        campaigns.end_date < data_window.last_date as flight_ended,
         pacing.status as status,
         if(pacing.pacing_index < 0.5 or pacing.pacing_index > 1.5, 'critical', 'warning') as severity,
         pacing.pacing_index as pacing_index,
@@ -30,6 +41,7 @@ final as (
     from pacing
     inner join campaigns
         on campaigns.campaign_id = pacing.campaign_id
+    cross join data_window
     where pacing.status in ('under', 'over')
 )
 

@@ -211,18 +211,19 @@ def test_ad_revenue_by_placement(built_data_dir: Path, fixture_dataset) -> None:
 def test_campaign_pacing_alerts(built_data_dir: Path, fixture_dataset) -> None:  # noqa: F811
     pacing = fixture_dataset.tables["gold_campaign_pacing"]
     campaigns = fixture_dataset.tables["silver_campaigns"].set_index("campaign_id")
+    last_date = max(fixture_dataset.tables["gold_daily_kpis"].event_date)
     rows = []
     for p in pacing[pacing.status.isin(["under", "over"])].itertuples():
         c = campaigns.loc[p.campaign_id]
         rows.append(
-            (p.campaign_id, p.advertiser, c.bid_strategy, iso(c.end_date), p.status,
+            (p.campaign_id, p.advertiser, c.bid_strategy, iso(c.end_date), int(c.end_date < last_date), p.status,
              "critical" if p.pacing_index < 0.5 or p.pacing_index > 1.5 else "warning", p.pacing_index,
              p.budget_usd, p.spend_usd, p.budget_usd * p.days_elapsed / p.flight_days,
              div(p.spend_usd * p.flight_days, p.days_elapsed), p.days_elapsed, p.flight_days)
         )
     expected = pd.DataFrame(
         rows,
-        columns=["campaign_id", "advertiser", "bid_strategy", "end_date", "status", "severity", "pacing_index",
+        columns=["campaign_id", "advertiser", "bid_strategy", "end_date", "flight_ended", "status", "severity", "pacing_index",
                  "budget_usd", "spend_usd", "expected_spend_usd", "projected_spend_usd", "days_elapsed", "flight_days"],
     )
     actual = read_table(built_data_dir, "analytics_campaign_pacing_alerts")
@@ -235,9 +236,11 @@ def test_retention_cohort_matrix(built_data_dir: Path, fixture_dataset) -> None:
     rows = []
     for week, g in r.groupby("cohort_week"):
         rates = dict(zip(g.week_number, g.retention_rate))
-        rows.append((iso(week), int(g.cohort_size.max()), *[rates.get(n) for n in range(6)]))
-    expected = pd.DataFrame(rows, columns=["cohort_week", "cohort_size"] + [f"week_{n}" for n in range(6)])
+        if min(rates) <= 7:  # cohorts whose first eight weeks overlap the window
+            rows.append((iso(week), int(g.cohort_size.max()), *[rates.get(n) for n in range(8)]))
+    expected = pd.DataFrame(rows, columns=["cohort_week", "cohort_size"] + [f"week_{n}" for n in range(8)])
     assert_same(read_table(built_data_dir, "analytics_retention_cohort_matrix"), expected, ["cohort_week"])
+    assert len(expected) < r.cohort_week.nunique(), "fixture must hold an old cohort that is left out"
 
 
 def test_worst_qoe_device_day(built_data_dir: Path, fixture_dataset) -> None:  # noqa: F811

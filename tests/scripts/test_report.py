@@ -117,7 +117,7 @@ def test_top_titles_genres_and_users_equal_the_warehouse(report_text: str, built
         "SELECT title, SUM(watch_hours) AS h FROM gold_content_daily GROUP BY content_id ORDER BY h DESC, content_id LIMIT 3",
     )
     for rank, (title, hours) in enumerate(top, start=1):
-        line = line_of(titles, f"{rank}  {title}")
+        line = line_of(titles, f"{rank}  {' '.join(title.split())}")
         assert re.split(r"\s{2,}", line.strip())[-2] == fmt_hours(hours)
     genres = section_text(report_text, 4)
     for genre, plays, hours in query(built_data_dir, "SELECT genre, SUM(plays), SUM(watch_hours) FROM gold_genre_daily GROUP BY genre"):
@@ -145,12 +145,20 @@ def test_ads_pacing_retention_and_quality_equal_the_warehouse(report_text: str, 
     for placement, revenue, share in query(built_data_dir, "SELECT placement, revenue_usd, revenue_share FROM analytics_ad_revenue_by_placement"):
         line = line_of(ads, placement)
         assert fmt_usd(revenue) in line and fmt_pct(share) in line
-    for campaign_id, status in query(built_data_dir, "SELECT campaign_id, status FROM gold_campaign_pacing"):
-        assert line_of(ads, campaign_id).endswith(status)
+    for status, campaigns, budget, spend in query(
+        built_data_dir, "SELECT status, COUNT(*), SUM(budget_usd), SUM(spend_usd) FROM gold_campaign_pacing GROUP BY status"
+    ):
+        assert line_of(ads, status).split() == [status, fmt_int(campaigns), fmt_usd(budget), fmt_usd(spend)]
     alerts = query(built_data_dir, "SELECT campaign_id, severity FROM analytics_campaign_pacing_alerts")
     assert alerts and all(f"[{sev.upper()}] {cid} " in ads for cid, sev in alerts)
+    assert f"Pacing alerts: {len(alerts)} " in ads
     retention = section_text(report_text, 8)
-    for week, size, w0, w1 in query(built_data_dir, "SELECT cohort_week, cohort_size, week_0, week_1 FROM analytics_retention_cohort_matrix"):
+    recent = query(
+        built_data_dir,
+        "SELECT cohort_week, cohort_size, week_0, week_1 FROM analytics_retention_cohort_matrix ORDER BY cohort_week DESC LIMIT 12",
+    )
+    assert recent
+    for week, size, w0, w1 in recent:
         cells = line_of(retention, week).split()
         assert cells[1:4] == [fmt_int(size), fmt_pct(w0, 0) if w0 is not None else "–", fmt_pct(w1, 0) if w1 is not None else "–"]
     quality = section_text(report_text, 9)
@@ -208,6 +216,12 @@ def test_report_needs_analytics(built_data_dir: Path) -> None:  # noqa: F811
     conn.close()
     with pytest.raises(OttError, match=r"lacks analytics_daily_growth \(run `ott analytics` first\)"):
         report.build_report_data(str(built_data_dir))
+
+
+def test_text_from_the_data_cannot_break_the_layout(report_text: str) -> None:
+    # the fixture title "Stand-Up\nSundays" holds a newline: it shows on one line
+    assert "Stand-Up Sundays" in report_text and "Stand-Up\n" not in report_text
+    assert report.one_line("a\r\n\tb\x00c") == "a b c"
 
 
 def test_cli_without_warehouse_is_one_line(ott_bin: str, tmp_path: Path) -> None:

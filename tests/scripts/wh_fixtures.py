@@ -52,7 +52,7 @@ CONTENT = [
     ("c07", "Harbour Lights S1E3", "episode", "s01", 1, 3, "Drama", 2700),
     ("c08", "Tiny Trucks E1", "episode", "s02", 1, 1, "Kids", 1200),
     ("c09", "Tiny Trucks E2", "episode", "s02", 1, 2, "Kids", 1200),
-    ("c10", "Stand-Up Sundays", "movie", None, None, None, "Comedy", 3900),
+    ("c10", "Stand-Up\nSundays", "movie", None, None, None, "Comedy", 3900),
     ("c11", "Planet Ice", "movie", None, None, None, "Documentary", 3000),
     ("c12", "Office Hours E1", "episode", "s03", 1, 1, "Comedy", 1800),
 ]
@@ -90,7 +90,7 @@ def make_dims(rng: np.random.Generator, n_users: int) -> dict[str, pd.DataFrame]
     users = pd.DataFrame(
         {
             "user_id": [f"u{i:03d}" for i in range(n_users)],
-            "signup_date": [FIRST_DAY + dt_.timedelta(days=int(d)) for d in rng.integers(-21, N_DAYS, n_users)],
+            "signup_date": [FIRST_DAY + dt_.timedelta(days=int(d)) for d in rng.integers(-90, N_DAYS, n_users)],
             "plan": [PLANS[int(i)] for i in rng.integers(0, len(PLANS), n_users)],
             "country": [("US", "GB", "DE", "BR")[int(i)] for i in rng.integers(0, 4, n_users)],
             "city": "Springfield",

@@ -93,7 +93,7 @@ EXPECTED = {
                           missing_field=1, out_of_range=1),
     ("campaigns", ""): dict(rows_read=2, rows_valid=1, duplicates_dropped=0, rows_quarantined=1, out_of_range=1),
     ("playback_events", "2026-11-01"): dict(
-        rows_read=18, rows_valid=8, duplicates_dropped=2, rows_quarantined=9, malformed=1, missing_field=1,
+        rows_read=18, rows_valid=8, duplicates_dropped=2, rows_quarantined=8, malformed=1, missing_field=1,
         invalid_timestamp=1, invalid_enum=1, out_of_range=1, future_timestamp=1, unknown_user=1, unknown_content=1,
     ),
     ("playback_events", "2026-11-02"): dict(rows_read=2, rows_valid=2, duplicates_dropped=0, rows_quarantined=0),

@@ -1,0 +1,320 @@
+"""End-to-end ``ott silver`` on the hand-written bronze of ``bronze_fixture``."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from bronze_fixture import EXPECTED, write_bronze
+
+from beam_pipelines import catalog, silver_io, silver_pipeline
+from beam_pipelines.cli_support import OttError
+from beam_pipelines.schema import QUARANTINE_REASONS, QUARANTINE_SCHEMA, SILVER_SCHEMAS
+from beam_pipelines.validate import empty_counts
+
+
+def _expected(dataset: str, dt: str) -> dict[str, int]:
+    return {**empty_counts(), **EXPECTED[(dataset, dt)]}
+
+
+def _snapshot(data_dir: Path, *parts: str) -> dict[str, bytes]:
+    root = data_dir.joinpath(*parts) if parts else data_dir
+    return {str(p.relative_to(data_dir)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+def read_table(folder: Path) -> pa.Table:
+    """Every *.parquet under a silver table folder (never assuming a file name)."""
+    files = sorted(folder.rglob("*.parquet"))
+    return pa.concat_tables([pq.read_table(f, partitioning=None) for f in files])
+
+
+@pytest.fixture(scope="module")
+def silver_run(tmp_path_factory) -> tuple[Path, dict]:
+    data_dir = write_bronze(tmp_path_factory.mktemp("silver") / "data")
+    audit = silver_pipeline.run(["--data-dir", str(data_dir)])
+    return data_dir, audit
+
+
+def test_audit_counts_match_the_hand_count(silver_run):
+    data_dir, audit = silver_run
+    got = {(p["dataset"], p["dt"]): {k: v for k, v in p.items() if k not in ("dataset", "dt")} for p in audit["partitions"]}
+    assert got == {key: _expected(*key) for key in EXPECTED}
+    assert json.loads((data_dir / "runs" / "silver-all.json").read_text()) == audit
+    for dataset, dt in EXPECTED:
+        per_partition = json.loads(Path(catalog.silver_audit_file(str(data_dir), dataset, dt or None)).read_text())
+        assert per_partition == _expected(dataset, dt)
+
+
+def test_layout_schemas_and_no_leftovers(silver_run):
+    data_dir, _ = silver_run
+    silver = data_dir / "silver"
+    for table in ("silver_users", "silver_content", "silver_campaigns"):
+        assert read_table(silver / table).schema == SILVER_SCHEMAS[table]
+    for table in ("silver_playback_events", "silver_ad_events"):
+        assert {p.name for p in (silver / table).iterdir()} <= {"dt=2026-11-01", "dt=2026-11-02"}
+        assert read_table(silver / table).schema == SILVER_SCHEMAS[table]
+    assert {p.name for p in (silver / "silver_sessions").iterdir()} == {"event_date=2026-11-01"}
+    assert read_table(silver / "silver_sessions").schema == SILVER_SCHEMAS["silver_sessions"]
+    assert not (silver / "_staging").exists() and not (silver / "_trash").exists()
+
+
+def test_silver_rows(silver_run):
+    data_dir, _ = silver_run
+    silver = data_dir / "silver"
+    events = read_table(silver / "silver_playback_events").to_pylist()
+    by_dt = sorted((r["dt"].isoformat(), r["event_id"]) for r in events)
+    assert by_dt == [("2026-11-01", e) for e in sorted(["e1", "e2", "e3", "e4", "e5", "e20", "e21", "e22"])] + [
+        ("2026-11-02", "e20"),
+        ("2026-11-02", "e30"),
+    ]
+    e2 = next(r for r in events if r["event_id"] == "e2")
+    assert (e2["event_type"], e2["device_type"], e2["event_ts"].isoformat()) == (
+        "video_start",
+        "smart_tv",
+        "2026-11-01T23:59:01.500000+00:00",
+    )
+    users = read_table(silver / "silver_users").to_pylist()
+    assert [(u["user_id"], u["plan"], u["city"]) for u in users] == [
+        ("u1", "premium", "Austin"),
+        ("u2", "ad_supported", "London, UK"),
+    ]
+    quarantine = read_table(silver / "_quarantine")
+    assert quarantine.schema == QUARANTINE_SCHEMA
+    malformed = [r for r in quarantine.to_pylist() if r["reason"] == "malformed"]
+    assert malformed == [
+        {
+            "dataset": "playback_events",
+            "dt": "2026-11-01",
+            "source_file": "bronze/playback_events/dt=2026-11-01/part-00000.csv",
+            "line_number": 9,
+            "reason": "malformed",
+            "raw_line": "e6,s2",
+        }
+    ]
+
+
+def test_sessions_span_midnight_and_late_partitions(silver_run):
+    data_dir, _ = silver_run
+    sessions = {r["session_id"]: r for r in read_table(data_dir / "silver" / "silver_sessions").to_pylist()}
+    assert set(sessions) == {"s1", "s3"}
+    s1 = sessions["s1"]  # events from dt=2026-11-01 (both sides of midnight) and a late one from dt=2026-11-02
+    assert (s1["startup_ms"], s1["rebuffer_ms"], s1["watch_ms"], s1["avg_bitrate_kbps"]) == (1500, 2000, 657500, 3500.0)
+    assert (s1["playback_failure"], s1["completed"], s1["max_position_sec"]) == (True, True, 950)
+
+
+def test_rerun_is_byte_identical(silver_run, tmp_path):
+    data_dir, _ = silver_run
+    before = _snapshot(data_dir, "silver")
+    silver_pipeline.run(["--data-dir", str(data_dir)])
+    assert _snapshot(data_dir, "silver") == before
+
+
+def test_one_dt_rerun_keeps_sessions_and_other_partitions(silver_run):
+    data_dir, _ = silver_run
+    before = _snapshot(data_dir, "silver")
+    audit = silver_pipeline.run(["--data-dir", str(data_dir), "--dt", "2026-11-02"])
+    assert {(p["dataset"], p["dt"]) for p in audit["partitions"]} == {
+        ("users", ""),
+        ("content", ""),
+        ("campaigns", ""),
+        ("playback_events", "2026-11-02"),
+    }
+    assert _snapshot(data_dir, "silver") == before  # sessions rebuilt from both partitions: unchanged
+    assert (data_dir / "runs" / "silver-2026-11-02.json").exists()
+
+
+def load_reference():
+    """The independent DuckDB implementation (tests/reference), or skip when it is absent."""
+    root = str(Path(__file__).resolve().parents[2])
+    if root not in sys.path:
+        sys.path.insert(0, root)
+    return pytest.importorskip(
+        "tests.reference.duckdb_reference", reason="tests/reference/duckdb_reference.py is not there yet"
+    )
+
+
+def test_duckdb_reference_agrees(silver_run):
+    reference = load_reference()
+    data_dir, _ = silver_run
+    ref = reference.compute_reference(data_dir)
+    assert_matches_reference(data_dir, ref)
+
+
+def assert_matches_reference(data_dir: Path, ref) -> None:
+    """Silver under ``data_dir`` equals the independent DuckDB reading of the same bronze."""
+    silver = data_dir / "silver"
+    quality = {
+        (r["dataset"], r["dt"]): {k: r[k] for k in ("rows_read", "rows_valid", "duplicates_dropped", "rows_quarantined") + QUARANTINE_REASONS}
+        for r in ref.quality.to_dict("records")
+    }
+    ours = {}
+    for path in sorted((silver / "_audit").rglob("*.json")):
+        rel = path.relative_to(silver / "_audit")
+        dataset = rel.parts[0].removesuffix(".json")
+        dt = rel.stem.removeprefix("dt=") if len(rel.parts) == 2 else ""
+        ours[(dataset, dt)] = json.loads(path.read_text())
+    assert ours == quality
+
+    def rows(table: pa.Table, keys: list[str]) -> list[dict]:
+        return sorted(table.to_pylist(), key=lambda r: tuple((r[k] is not None, r[k]) for k in keys))
+
+    def ref_rows(frame, schema: pa.Schema, keys: list[str]) -> list[dict]:
+        return rows(pa.Table.from_pandas(frame, schema=schema, preserve_index=False), keys)
+
+    for dataset in ("playback_events", "ad_events"):
+        schema, keys = SILVER_SCHEMAS[f"silver_{dataset}"], ["dt", "event_id"]
+        got = rows(read_table(silver / f"silver_{dataset}"), keys)
+        assert got == ref_rows(ref.events[dataset], schema, keys), dataset
+    for dataset, key in (("users", "user_id"), ("content", "content_id"), ("campaigns", "campaign_id")):
+        got = rows(read_table(silver / f"silver_{dataset}"), [key])
+        assert got == ref_rows(ref.dims[dataset], SILVER_SCHEMAS[f"silver_{dataset}"], [key]), dataset
+    got = rows(read_table(silver / "silver_sessions"), ["session_id"])
+    assert got == ref_rows(ref.sessions, SILVER_SCHEMAS["silver_sessions"], ["session_id"]), "silver_sessions"
+    keys = ["dataset", "dt", "source_file", "line_number"]
+    got = rows(read_table(silver / "_quarantine"), keys)
+    assert got == ref_rows(ref.quarantine, QUARANTINE_SCHEMA, keys), "quarantine"
+
+
+def test_multi_processing_gives_identical_output(silver_run, tmp_path):
+    data_dir, _ = silver_run
+    other = tmp_path / "data"
+    shutil.copytree(data_dir / "bronze", other / "bronze")
+    silver_pipeline.run(
+        ["--data-dir", str(other), "--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+    )
+    assert _snapshot(other, "silver") == _snapshot(data_dir, "silver")
+
+
+def test_dataflow_job_builds_offline(silver_run):
+    data_dir, _ = silver_run
+    before = _snapshot(data_dir, "silver")
+    # Beam's validator rejects the placeholder names "p" and "gs://b" (invalid GCP names),
+    # so the offline build uses valid-looking ones; the dry run submits nothing.
+    result = silver_pipeline.run(
+        [
+            "--data-dir", str(data_dir),
+            "--runner", "DataflowRunner",
+            "--project", "ott-project",
+            "--region", "europe-west1",
+            "--temp_location", "gs://ott-bucket/tmp",
+            "--dry_run=True",
+            "--no_auth",
+        ]
+    )
+    assert result is None
+    assert _snapshot(data_dir, "silver") == before
+
+
+def test_invalid_service_names_fail_fast(silver_run):
+    data_dir, _ = silver_run
+    argv = ["--data-dir", str(data_dir), "--runner", "DataflowRunner", "--region", "r", "--dry_run=True", "--no_auth"]
+    with pytest.raises(OttError, match="project id"):
+        silver_pipeline.run(argv + ["--project", "p", "--temp_location", "gs://ott-bucket/tmp"])
+    with pytest.raises(OttError, match="bucket"):
+        silver_pipeline.run(argv + ["--project", "ott-project", "--temp_location", "gs://b/tmp"])
+
+
+# ------------------------------------------------------------------ bad input
+
+
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        (["--dt", "2026-13-01"], "--dt must be a date"),
+        (["--dt", "2026-11-05"], "no bronze part-*.csv files for dt=2026-11-05"),
+        (["--buckets", "0"], "--buckets must be at least 1"),
+    ],
+)
+def test_bad_arguments(silver_run, args, message):
+    data_dir, _ = silver_run
+    with pytest.raises(OttError, match=message.replace("*", r"\*")):
+        silver_pipeline.run(["--data-dir", str(data_dir), *args])
+
+
+def test_missing_bronze_is_a_one_line_error(ott_bin, tmp_path):
+    proc = subprocess.run([ott_bin, "silver", "--data-dir", str(tmp_path / "nowhere")], capture_output=True, text=True)
+    assert proc.returncode == 1
+    assert proc.stderr.strip().splitlines()[-1].startswith("ott silver: error: no bronze data")
+    assert "Traceback" not in proc.stderr
+
+
+def test_missing_dimension_file(tmp_path):
+    data_dir = write_bronze(tmp_path / "data")
+    (data_dir / "bronze" / "dims" / "content.csv").unlink()
+    with pytest.raises(OttError, match="missing bronze dimension file .*content.csv"):
+        silver_pipeline.run(["--data-dir", str(data_dir)])
+
+
+def test_empty_header_only_and_garbage_files_are_accounted_for(tmp_path):
+    data_dir = write_bronze(tmp_path / "data")
+    folder = data_dir / "bronze" / "ad_events" / "dt=2026-11-01"
+    (folder / "part-00001.csv").write_bytes(b"")
+    (folder / "part-00002.csv").write_bytes(b"event_id,session_id\r\n")
+    garbage = bytes(range(256)) * 4
+    (folder / "part-00003.csv").write_bytes(garbage)
+    audit = silver_pipeline.run(["--data-dir", str(data_dir), "--dt", "2026-11-01"])
+    ads = next(p for p in audit["partitions"] if p["dataset"] == "ad_events")
+    garbage_records = ads["rows_read"] - EXPECTED[("ad_events", "2026-11-01")]["rows_read"]
+    assert garbage_records > 0
+    assert ads["malformed"] == garbage_records  # every garbage record quarantined, nothing lost
+    assert ads["rows_valid"] == EXPECTED[("ad_events", "2026-11-01")]["rows_valid"]
+    quarantine = read_table(data_dir / "silver" / "_quarantine" / "ad_events")
+    assert quarantine.filter(pa.compute.equal(quarantine["source_file"], "bronze/ad_events/dt=2026-11-01/part-00003.csv")).num_rows == garbage_records
+
+
+# --------------------------------------------------------------- crash safety
+
+
+def test_failed_run_leaves_previous_output(tmp_path, monkeypatch):
+    data_dir = write_bronze(tmp_path / "data")
+    silver_pipeline.run(["--data-dir", str(data_dir)])
+    before = _snapshot(data_dir, "silver")
+    real = silver_io.parquet_bytes
+    calls = {"n": 0}
+
+    def crash_on_third_file(table):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("disk full")
+        return real(table)
+
+    monkeypatch.setattr(silver_io, "parquet_bytes", crash_on_third_file)
+    with pytest.raises(Exception, match="disk full"):
+        silver_pipeline.run(["--data-dir", str(data_dir)])
+    monkeypatch.undo()
+    after = {k: v for k, v in _snapshot(data_dir, "silver").items() if not k.startswith("silver/_staging")}
+    assert after == before
+    silver_pipeline.run(["--data-dir", str(data_dir)])  # the next run cleans the staging leftovers
+    assert _snapshot(data_dir, "silver") == before
+
+
+def test_conservation_violation_fails_the_run(tmp_path, monkeypatch):
+    data_dir = write_bronze(tmp_path / "data")
+    real = silver_pipeline.validate_batch
+
+    def lose_a_row(batch, dim_keys=None):
+        result = real(batch, dim_keys)
+        result.counts["rows_read"] += 1
+        return result
+
+    monkeypatch.setattr(silver_pipeline, "validate_batch", lose_a_row)
+    with pytest.raises(Exception, match="conservation violated"):
+        silver_pipeline.run(["--data-dir", str(data_dir)])
+    assert not (data_dir / "silver" / "silver_playback_events").exists()
+
+
+def test_interrupted_swap_is_recovered(tmp_path):
+    silver = tmp_path / "silver"
+    slot = silver / "_trash" / "silver-all" / "silver_playback_events~dt=2026-11-01"
+    slot.mkdir(parents=True)
+    (slot / "part-00000.parquet").write_bytes(b"old")
+    (silver / "_staging" / "silver-all").mkdir(parents=True)
+    silver_io.recover_interrupted_swaps(str(silver))
+    assert (silver / "silver_playback_events" / "dt=2026-11-01" / "part-00000.parquet").read_bytes() == b"old"
+    assert not (silver / "_trash").exists() and not (silver / "_staging").exists()

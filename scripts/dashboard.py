@@ -234,7 +234,11 @@ def render_dashboard(d: ReportData, generated_at: str) -> str:
     titles_chart = hbar_chart(
         [(r["title"] or "–", r["watch_hours"] or 0.0, fmt_hours(r["watch_hours"])) for r in d.top_titles]
     )
-    genre_chart = stacked_share_bar([(r["genre"] or "–", r["watch_hours"] or 0.0) for r in d.genres])
+    # the mix bar names the 7 biggest genres and pools the long tail, so colours stay distinct
+    mix = [(r["genre"] or "–", r["watch_hours"] or 0.0) for r in d.genres]
+    if len(mix) > 8:
+        mix = mix[:7] + [(f"{len(mix) - 7} other genres", sum(h for _, h in mix[7:]))]
+    genre_chart = stacked_share_bar(mix)
     genre_chart += hbar_chart(
         [(r["genre"] or "–", r["plays"] or 0, f"{fmt_int(r['plays'])} plays") for r in d.genres], color=PALETTE[2]
     )

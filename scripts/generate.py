@@ -22,8 +22,10 @@ import logging
 import math
 import re
 import shutil
+import os
 import time
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
@@ -53,6 +55,7 @@ class GenerateConfig:
     events_per_day: int = DEFAULT_EVENTS_PER_DAY
     defect_rate: float = 0.01
     clean: bool = False
+    workers: int = min(2, os.cpu_count() or 1)
 
 
 @dataclass
@@ -78,6 +81,8 @@ def build_parser() -> OttArgumentParser:
                    help="average events per day, playback + ads (weekends get more) (default: %(default)s)")
     p.add_argument("--defect-rate", type=float, default=0.01,
                    help="share of injected invalid rows, 0–0.5 (default: %(default)s)")
+    p.add_argument("--workers", type=int, default=min(2, os.cpu_count() or 1),
+                   help="days generated in parallel threads; output does not depend on it (default: %(default)s)")
     p.add_argument("--clean", action="store_true",
                    help="delete the whole bronze folder first (needed to switch --seed/--users on existing bronze)")
     return p
@@ -102,11 +107,13 @@ def parse_config(argv: Sequence[str] | None) -> GenerateConfig:
         (math.isfinite(a.defect_rate) and 0 <= a.defect_rate <= 0.5,
          f"--defect-rate must be between 0 and 0.5, got {a.defect_rate}"),
         (a.seed >= 0, f"--seed must be >= 0, got {a.seed}"),
+        (1 <= a.workers <= 64, f"--workers must be between 1 and 64, got {a.workers}"),
     ]
     for ok, message in checks:
         if not ok:
             raise OttError(message)
-    return GenerateConfig(a.data_dir, a.seed, start, a.days, a.users, a.events_per_day, a.defect_rate, a.clean)
+    return GenerateConfig(a.data_dir, a.seed, start, a.days, a.users, a.events_per_day, a.defect_rate, a.clean,
+                          a.workers)
 
 
 def generate(cfg: GenerateConfig) -> GenerateStats:
@@ -131,22 +138,30 @@ def generate(cfg: GenerateConfig) -> GenerateStats:
 
     params = {"seed": cfg.seed, "users": cfg.users, "events_per_day": cfg.events_per_day,
               "defect_rate": cfg.defect_rate}
-    n_pb = n_ad = 0
-    for day in days:
+    gen_days = [d.strftime("%Y%m%d") for d in days]
+    bronze.purge_days(cfg.data_dir, gen_days)
+
+    def one_day(day: dt_.date) -> tuple[dict, int, int, float]:
+        """Simulate, render and write one generation day (its own random stream)."""
         t_day = time.perf_counter()
         dn = day_number(day)
         rng = np.random.default_rng([cfg.seed, 4, dn])
         n_sessions = max(1, round(cfg.events_per_day * WEEKDAY_FACTOR[day.weekday()] / EVENTS_PER_SESSION))
-        events = simulate_day(dims, dn, n_sessions, rng)
-        outputs = ingest_day(dims, events, dn, cfg.defect_rate, rng)
+        outputs = ingest_day(dims, simulate_day(dims, dn, n_sessions, rng), dn, cfg.defect_rate, rng)
         as_text = {ds: {str(np.datetime64(d, "D")): v for d, v in per.items()} for ds, per in outputs.items()}
-        bronze.write_day(cfg.data_dir, day.strftime("%Y%m%d"), as_text, params)
-        day_pb = sum(c["rows_written"] for _, c in outputs["playback_events"].values())
-        day_ad = sum(c["rows_written"] for _, c in outputs["ad_events"].values())
-        n_pb, n_ad = n_pb + day_pb, n_ad + day_ad
-        dt_s = time.perf_counter() - t_day
-        log.info("%s: %d sessions, %d playback + %d ad events in %.2f s (%.0f events/s)", day, n_sessions, day_pb,
-                 day_ad, dt_s, (day_pb + day_ad) / dt_s if dt_s else 0)
+        counts = bronze.write_parts(cfg.data_dir, day.strftime("%Y%m%d"), as_text)
+        n_pb = sum(c["rows_written"] for _, c in outputs["playback_events"].values())
+        n_ad = sum(c["rows_written"] for _, c in outputs["ad_events"].values())
+        return counts, n_pb, n_ad, time.perf_counter() - t_day
+
+    # Days are independent, and numpy/pyarrow release the GIL in their kernels, so a few
+    # threads keep both cores busy; manifests are merged here, one day at a time, in order.
+    n_pb = n_ad = 0
+    with ThreadPoolExecutor(max_workers=max(1, min(cfg.workers, len(days)))) as pool:
+        for day, (counts, day_pb, day_ad, secs) in zip(days, pool.map(one_day, days)):
+            bronze.merge_manifests(cfg.data_dir, day.strftime("%Y%m%d"), counts, params)
+            n_pb, n_ad = n_pb + day_pb, n_ad + day_ad
+            log.info("%s: %d playback + %d ad events in %.2f s", day, day_pb, day_ad, secs)
     stats = GenerateStats(n_pb + n_ad, n_pb, n_ad, time.perf_counter() - t0)
     log.info("generated %d events (%d playback, %d ad) in %.2f s — %.0f events/s → %s", stats.events, n_pb, n_ad,
              stats.seconds, stats.events_per_second, bronze_dir)

@@ -97,44 +97,60 @@ def _totals(contributions: dict) -> dict:
     return totals
 
 
-def write_day(data_dir: str, gen_day: str, outputs: dict[str, dict[str, tuple[bytes, dict]]], params: dict) -> None:
-    """Replace generation day ``gen_day``'s files and manifest contributions.
-
-    ``outputs``: dataset → dt (YYYY-MM-DD) → (file bytes, counts).
-    """
+def purge_days(data_dir: str, gen_days: list[str]) -> None:
+    """Forget earlier runs of these generation days (YYYYMMDD): delete their part files in
+    every dt folder and their contributions in every manifest. Runs before any worker
+    writes, so deleting a now-empty dt folder cannot race with a write into it."""
+    wanted = set(gen_days)
     with _manifest_lock(data_dir):
-        # 1. forget the previous run of this generation day, wherever it wrote
         for ds in EVENT_DATASETS:
-            pattern = os.path.join(catalog.bronze_dataset_dir(data_dir, ds), "dt=*", f"part-{gen_day}-*.csv")
-            for path in sorted(glob.glob(pattern)):
-                os.unlink(path)
-                with contextlib.suppress(OSError):
-                    os.rmdir(os.path.dirname(path))  # only if now empty
-        touched: dict[str, dict] = {}
+            for path in sorted(glob.glob(os.path.join(catalog.bronze_dataset_dir(data_dir, ds), "dt=*", "part-*.csv"))):
+                if os.path.basename(path).split("-")[1] in wanted:
+                    os.unlink(path)
+                    with contextlib.suppress(OSError):
+                        os.rmdir(os.path.dirname(path))  # only if now empty
+        keys = {gen_day_key(d) for d in gen_days}
         for path in sorted(glob.glob(os.path.join(catalog.manifest_dir(data_dir), "dt=*.json"))):
             with open(path, encoding="utf-8") as fh:
                 manifest = json.load(fh)
-            if gen_day_key(gen_day) in manifest.get("contributions", {}):
-                del manifest["contributions"][gen_day_key(gen_day)]
-                touched[manifest["dt"]] = manifest
-        # 2. write this run's part files
-        for ds, per_dt in outputs.items():
-            for dt, (payload, counts) in per_dt.items():
-                path = catalog.bronze_day_part_file(data_dir, ds, dt, gen_day)
-                write_atomic(path, payload)
-                manifest = touched.get(dt) or _read_manifest(data_dir, dt)
-                contrib = manifest["contributions"].setdefault(gen_day_key(gen_day), {"params": params, "files": {}})
-                contrib[ds] = counts
-                contrib["files"][ds] = os.path.basename(path)
-                touched[dt] = manifest
-        # 3. merged manifests (a manifest without contributions is removed)
-        for dt, manifest in sorted(touched.items()):
+            if keys & set(manifest.get("contributions", {})):
+                for key in keys:
+                    manifest["contributions"].pop(key, None)
+                _write_manifest(path, manifest)
+
+
+def write_parts(data_dir: str, gen_day: str, outputs: dict[str, dict[str, tuple[list, dict]]]) -> dict:
+    """Write one generation day's part files; return ``{dt: {dataset: counts}}``.
+
+    ``outputs``: dataset → dt (YYYY-MM-DD) → (file chunks, counts).
+    """
+    counts: dict[str, dict] = {}
+    for ds, per_dt in outputs.items():
+        for dt, (payload, c) in per_dt.items():
+            write_atomic(catalog.bronze_day_part_file(data_dir, ds, dt, gen_day), payload)
+            counts.setdefault(dt, {})[ds] = c
+    return counts
+
+
+def merge_manifests(data_dir: str, gen_day: str, counts: dict[str, dict], params: dict) -> None:
+    """Add generation day ``gen_day``'s contribution to the manifest of every dt it wrote
+    (read-modify-write under a lock; totals recomputed from all contributions)."""
+    with _manifest_lock(data_dir):
+        for dt, per_ds in sorted(counts.items()):
             path = catalog.manifest_file(data_dir, dt)
-            if manifest["contributions"]:
-                manifest["totals"] = _totals(manifest["contributions"])
-                write_atomic(path, _json(manifest))
-            elif os.path.exists(path):
-                os.unlink(path)
+            manifest = _read_manifest(data_dir, dt)
+            files = {ds: os.path.basename(catalog.bronze_day_part_file(data_dir, ds, dt, gen_day)) for ds in per_ds}
+            manifest["contributions"][gen_day_key(gen_day)] = {"params": params, "files": files, **per_ds}
+            _write_manifest(path, manifest)
+
+
+def _write_manifest(path: str, manifest: dict) -> None:
+    """Write a manifest with fresh totals; one without contributions is removed."""
+    if manifest["contributions"]:
+        manifest["totals"] = _totals(manifest["contributions"])
+        write_atomic(path, _json(manifest))
+    elif os.path.exists(path):
+        os.unlink(path)
 
 
 def gen_day_key(gen_day: str) -> str:

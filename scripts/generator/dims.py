@@ -369,8 +369,8 @@ def build_campaigns(seed: int, n_users: int, defect_rate: float) -> tuple[DimTab
     weight /= weight.sum()
     # expected daily spend ≈ share of the ad traffic × a spend rate per user; the budget
     # is that over the flight, times a factor around 1 (→ under / on_track / over).
-    daily = weight * n_users * 0.012
-    budget = np.maximum(100.0, np.round(daily * (end - start + 1) * rng.lognormal(0, 0.35, N_CAMPAIGNS), -1))
+    daily = weight * n_users * 0.018
+    budget = np.maximum(10.0, np.round(daily * (end - start + 1) * rng.lognormal(0, 0.35, N_CAMPAIGNS), 0))
     st_txt, en_txt = date_text(start), date_text(end)
     for i in range(N_CAMPAIGNS):
         strat = BID_STRATEGIES[strategy[i]]

@@ -44,7 +44,7 @@ from scripts.generator.render import (
     id_cells,
     int_cells,
     join_lines,
-    lines_buffer,
+    ordered_chunks,
     take,
     ts_cells,
     vocab,
@@ -99,40 +99,96 @@ class _Cells(dict):
         self[col] = pc.if_else(pa.array(mask), values, self[col])
 
 
-def _playback_cells(dims: Dims, ev: sim.DayEvents, ymd: str, rng: np.random.Generator) -> tuple[_Cells, np.ndarray]:
-    pb, ss = ev.playback, ev.sessions
-    n = len(pb["ts"])
-    order = np.lexsort((pb["etype"], pb["ts"]))
-    pb = {k: v[order] for k, v in pb.items()}
-    sess = pb["sess"]
-    n_s = len(ss["user"])
-    dev_var = _variant(rng, n_s, 0.03)
-    cty_lower = rng.random(n_s) < 0.02
-    et_vocab, et_n = _spellings(PLAYBACK_EVENT_TYPES)
-    dv_vocab, dv_n = _spellings(DEVICE_TYPES)
-    user_cells = dims.user_cells
-    padded = rng.random(n) < 0.002
-    cells = _Cells(
-        event_id=id_cells(f"pb-{ymd}-", np.arange(n), 8),
-        session_id=take(id_cells(f"ses-{ymd}-", ss["sess_no"], 6), sess),
-        user_id=take(user_cells, ss["user"][sess]),
-        content_id=take(dims.content_cells, ss["content"][sess]),
-        event_type=take(vocab(et_vocab), pb["etype"] + et_n * _variant(rng, n, 0.015)),
-        event_ts=ts_cells(pb["ts"], _ts_variant(rng, n, pb["etype"] == sim.HEARTBEAT),
-                          rng.integers(0, 8, n), rng.integers(0, 1000, n)),
-        device_type=take(vocab(dv_vocab), (ss["device"] + dv_n * dev_var)[sess]),
-        os=take(vocab(sim.OS_VOCAB), ss["os"][sess]),
-        app_version=take(vocab(sim.APP_VERSIONS), ss["app"][sess]),
-        country=take(vocab(list(COUNTRIES) + [c.lower() for c in COUNTRIES]),
-                     (dims.user_country[ss["user"]] + len(COUNTRIES) * cty_lower)[sess]),
-        position_sec=int_cells(pb["pos"], pb["pos"] < 0),
-        bitrate_kbps=int_cells(pb["bitrate"], pb["bitrate"] < 0),
-        error_code=take(vocab(sim.ERROR_CODES), np.maximum(pb["err_code"], 0), pb["err_code"] < 0),
-        error_fatal=take(vocab(["false", "true", "False", "TRUE"]),
-                         np.maximum(pb["err_fatal"], 0) + 2 * (rng.random(n) < 0.05), pb["err_fatal"] < 0),
-    )
-    cells.set("user_id", padded, pc.binary_join_element_wise(" ", cells["user_id"], " ", ""))
-    return cells, pb["ts"]
+class _PlaybackRows:
+    """Playback rows as numpy codes + vocabularies, rendered on demand.
+
+    ``bulk()`` renders every row in the contract's column order, joining the columns that
+    are constant within a session (``session_id,user_id,content_id`` and
+    ``device_type,os,app_version,country``) once per session — a session's SDK spells
+    them the same way on every event — so the long per-event join has 9 parts, not 14.
+    ``cells(idx)`` renders single columns for a few rows (the defect templates).
+    """
+
+    def __init__(self, dims: Dims, ev: sim.DayEvents, ymd: str, rng: np.random.Generator):
+        pb, ss = ev.playback, ev.sessions
+        n = len(pb["ts"])
+        order = np.lexsort((pb["etype"], pb["ts"]))
+        self.pb = {k: v[order] for k, v in pb.items()}
+        self.ms = self.pb["ts"]
+        self.n, self.ymd = n, ymd
+        n_s = len(ss["user"])
+        et_vocab, et_n = _spellings(PLAYBACK_EVENT_TYPES)
+        dv_vocab, dv_n = _spellings(DEVICE_TYPES)
+        self.et_vocab, self.dv_vocab = vocab(et_vocab), vocab(dv_vocab)
+        self.et_code = self.pb["etype"] + et_n * _variant(rng, n, 0.015)
+        self.ts_variant = _ts_variant(rng, n, self.pb["etype"] == sim.HEARTBEAT)
+        self.ts_offset, self.ts_micro = rng.integers(0, 8, n), rng.integers(0, 1000, n)
+        self.fatal_code = np.maximum(self.pb["err_fatal"], 0) + 2 * (rng.random(n) < 0.05)
+        # per session
+        self.s_dev = ss["device"] + dv_n * _variant(rng, n_s, 0.03)
+        self.s_country = dims.user_country[ss["user"]] + len(COUNTRIES) * (rng.random(n_s) < 0.02)
+        users = dims.user_cells.take(pa.array(ss["user"]))
+        padded = rng.random(n_s) < 0.005  # " u0000123 " — trimmed by silver
+        self.s_user = pc.if_else(pa.array(padded), pc.binary_join_element_wise(" ", users, " ", ""), users)
+        self.s_session = id_cells(f"ses-{ymd}-", ss["sess_no"], 6)
+        self.s_content = dims.content_cells.take(pa.array(ss["content"]))
+        self.s_os, self.s_app = ss["os"], ss["app"]
+
+    def _session_cols(self) -> dict[str, pa.Array]:
+        return {
+            "session_id": self.s_session, "user_id": self.s_user, "content_id": self.s_content,
+            "device_type": take(self.dv_vocab, self.s_dev), "os": take(OS_CELLS, self.s_os),
+            "app_version": take(APP_CELLS, self.s_app), "country": take(COUNTRY_CELLS, self.s_country),
+        }
+
+    def _row_cols(self, idx: np.ndarray | None) -> dict[str, pa.Array]:
+        pick = (lambda a: a) if idx is None else (lambda a: a[idx])
+        pb = self.pb
+        pos, rate, err, fatal = pick(pb["pos"]), pick(pb["bitrate"]), pick(pb["err_code"]), pick(pb["err_fatal"])
+        return {
+            "event_id": id_cells(f"pb-{self.ymd}-", pick(np.arange(self.n)), 8),
+            "event_type": take(self.et_vocab, pick(self.et_code)),
+            "event_ts": ts_cells(pick(self.ms), pick(self.ts_variant), pick(self.ts_offset), pick(self.ts_micro)),
+            "position_sec": int_cells(pos, pos < 0),
+            "bitrate_kbps": take(BITRATE_CELLS, np.searchsorted(sim.LADDER_KBPS, np.maximum(rate, 0)), rate < 0),
+            "error_code": take(ERROR_CELLS, np.maximum(err, 0), err < 0),
+            "error_fatal": take(FATAL_CELLS, pick(self.fatal_code), fatal < 0),
+        }
+
+    def bulk(self, header: list[str]) -> list[pa.Array]:
+        assert header == list(BRONZE_COLUMNS["playback_events"])
+        s = self._session_cols()
+        block1 = join_lines([s["session_id"], s["user_id"], s["content_id"]], "")
+        block2 = join_lines([s["device_type"], s["os"], s["app_version"], s["country"]], "")
+        sess = pa.array(self.pb["sess"])
+        pb = self.pb
+        # bitrate_kbps,error_code,error_fatal come from small vocabularies: one combined
+        # lookup ("8000,,", ",CDN_5XX,true", …) instead of three columns in the join
+        rate = np.where(pb["bitrate"] < 0, 0, np.searchsorted(sim.LADDER_KBPS, pb["bitrate"]) + 1)
+        tail = (rate * (len(ERROR_CELLS) + 1) + 1 + pb["err_code"]) * (len(FATAL_CELLS) + 1) + np.where(
+            pb["err_fatal"] < 0, 0, self.fatal_code + 1)
+        return [id_cells(f"pb-{self.ymd}-", np.arange(self.n), 8), block1.take(sess),
+                take(self.et_vocab, self.et_code), ts_cells(self.ms, self.ts_variant, self.ts_offset, self.ts_micro),
+                block2.take(sess), int_cells(pb["pos"], pb["pos"] < 0), take(TAIL_CELLS, tail)]
+
+    def cells(self, idx: np.ndarray) -> "_Cells":
+        sess = pa.array(self.pb["sess"][idx])
+        out = _Cells({k: v.take(sess) for k, v in self._session_cols().items()})
+        out.update(self._row_cols(idx))
+        return _Cells({c: out[c] for c in BRONZE_COLUMNS["playback_events"]})
+
+
+class _AdRows:
+    """Ad rows: every column rendered up front (ads are ~12 % of the events)."""
+
+    def __init__(self, cells: "_Cells", ms: np.ndarray):
+        self.all, self.ms, self.n = cells, ms, len(ms)
+
+    def bulk(self, header: list[str]) -> list[pa.Array]:
+        return _in_order(self.all, header)
+
+    def cells(self, idx: np.ndarray) -> "_Cells":
+        return self.all.take_rows(idx)
 
 
 def _ad_cells(dims: Dims, ev: sim.DayEvents, ymd: str, rng: np.random.Generator) -> tuple[_Cells, np.ndarray, dict]:
@@ -163,6 +219,17 @@ def _ad_cells(dims: Dims, ev: sim.DayEvents, ymd: str, rng: np.random.Generator)
 
 
 PLACEMENT_PRE = 0
+OS_CELLS, APP_CELLS, ERROR_CELLS = vocab(sim.OS_VOCAB), vocab(sim.APP_VERSIONS), vocab(sim.ERROR_CODES)
+COUNTRY_CELLS = vocab(list(COUNTRIES) + [c.lower() for c in COUNTRIES])
+FATAL_CELLS = vocab(["false", "true", "False", "TRUE"])
+BITRATE_CELLS = vocab([str(v) for v in sim.LADDER_KBPS])
+# every (bitrate or null) × (error_code or null) × (error_fatal spelling or null), joined
+TAIL_CELLS = pa.array([
+    ",".join([rate, code, fatal])
+    for rate in [""] + BITRATE_CELLS.to_pylist()
+    for code in [""] + ERROR_CELLS.to_pylist()
+    for fatal in [""] + FATAL_CELLS.to_pylist()
+], pa.string())
 
 
 def _bad_timestamps(ms: np.ndarray, j: np.ndarray) -> pa.Array:
@@ -198,7 +265,7 @@ def _pick(rng: np.random.Generator, pool: np.ndarray, k: int) -> np.ndarray:
     return pool[rng.integers(0, len(pool), k)]
 
 
-def _defects(dataset: str, dims: Dims, cells: _Cells, ms: np.ndarray, dt: np.ndarray, key: np.ndarray,
+def _defects(dataset: str, dims: Dims, rows_: "_PlaybackRows | _AdRows", ms: np.ndarray, dt: np.ndarray, key: np.ndarray,
              safe: np.ndarray, n_defects: int, ymd: str, rng: np.random.Generator):
     """Defect rows (cells, dt, sort key, reason index, malformed flag)."""
     reasons = PLAYBACK_REASONS if dataset == "playback_events" else AD_REASONS
@@ -213,7 +280,7 @@ def _defects(dataset: str, dims: Dims, cells: _Cells, ms: np.ndarray, dt: np.nda
         reason_of.append(np.full(len(picked), r))
     src = np.concatenate(srcs).astype(np.int64)
     reason = np.concatenate(reason_of).astype(np.int64)
-    d = cells.take_rows(src)
+    d = rows_.cells(src)
     m = len(src)
     j = np.arange(m)
     prefix = "pb" if dataset == "playback_events" else "ad"
@@ -257,7 +324,7 @@ def _defects(dataset: str, dims: Dims, cells: _Cells, ms: np.ndarray, dt: np.nda
     return d, dt[src], key[src] + 1, reason, name == "malformed"
 
 
-def ingest_dataset(dataset: str, dims: Dims, cells: _Cells, ms: np.ndarray, safe: np.ndarray,
+def ingest_dataset(dataset: str, dims: Dims, rows_: "_PlaybackRows | _AdRows", ms: np.ndarray, safe: np.ndarray,
                    defect_rate: float, ymd: str, rng: np.random.Generator, header: list[str], eol: str):
     """Lines and counts per dt of one dataset of one generation day."""
     n = len(ms)
@@ -276,10 +343,10 @@ def ingest_dataset(dataset: str, dims: Dims, cells: _Cells, ms: np.ndarray, safe
     rep_key = rep_dt * MS_PER_DAY + rng.integers(0, MS_PER_DAY, n_rep)
 
     n_def = rng.binomial(n, defect_rate) if defect_rate > 0 else 0
-    d_cells, d_dt, d_key, d_reason, d_malformed = _defects(dataset, dims, cells, ms, dt, key, safe, n_def, ymd, rng)
+    d_cells, d_dt, d_key, d_reason, d_malformed = _defects(dataset, dims, rows_, ms, dt, key, safe, n_def, ymd, rng)
 
     # clean lines are built once; duplicates and replays are copies of those lines
-    lines_clean = join_lines(_in_order(cells, header), eol)
+    lines_clean = join_lines(rows_.bulk(header), eol)
     good = ~d_malformed
     lines_def = join_lines(_in_order(d_cells.take_rows(np.flatnonzero(good)), header), eol)
     mal = _in_order(d_cells.take_rows(np.flatnonzero(d_malformed)), header)
@@ -289,7 +356,7 @@ def ingest_dataset(dataset: str, dims: Dims, cells: _Cells, ms: np.ndarray, safe
     long_ = join_lines(mal + [pa.array(["x"] * k_mal, pa.string())], eol)  # … or one too many
     lines_mal = pc.if_else(pa.array(drop), short, long_)
 
-    lines = pa.concat_arrays([lines_clean, lines_def, lines_mal])
+    lines_extra = pa.concat_arrays([lines_def, lines_mal])
     copies = np.concatenate([dup_src, rep_src])
     n_def, n_lines = len(d_dt), n + len(d_dt)
     # row numbers into `lines` for every output row: clean, duplicates, replays, defects
@@ -300,12 +367,12 @@ def ingest_dataset(dataset: str, dims: Dims, cells: _Cells, ms: np.ndarray, safe
                            np.full(n_def, 3)]).astype(np.int8)
     reason = np.concatenate([np.full(n + n_dup + n_rep, -1), d_reason[good], d_reason[d_malformed]])
     late_all = np.concatenate([late, np.zeros(n_dup + n_rep + n_def, bool)])
-    assert len(lines) == n_lines
+    assert len(lines_clean) + len(lines_extra) == n_lines
 
     reasons = PLAYBACK_REASONS if dataset == "playback_events" else AD_REASONS
     order = np.lexsort((np.arange(len(all_dt)), all_key, all_dt))
     sorted_dt = all_dt[order]
-    sorted_lines = lines.take(pa.array(line_of[order]))
+    sorted_line = line_of[order]
     out = {}
     for day in np.unique(sorted_dt):
         lo, hi = np.searchsorted(sorted_dt, day, "left"), np.searchsorted(sorted_dt, day, "right")
@@ -318,7 +385,7 @@ def ingest_dataset(dataset: str, dims: Dims, cells: _Cells, ms: np.ndarray, safe
         counts["cross_partition_replays"] = int((kind[rows] == 2).sum())
         counts["rows_valid"] = counts["rows_written"] - counts["rows_quarantined"] - counts["duplicates_within_partition"]
         counts["late_events"] = int(late_all[rows].sum())
-        out[int(day)] = (sorted_lines.slice(lo, hi - lo), counts)
+        out[int(day)] = (ordered_chunks([lines_clean, lines_extra], sorted_line[lo:hi]), counts)
     return out
 
 
@@ -333,8 +400,10 @@ def ingest_day(dims: Dims, ev: sim.DayEvents, day: int, defect_rate: float,
                rng: np.random.Generator) -> dict[str, dict[int, tuple[bytes, dict]]]:
     """Per dataset, per dt (days since epoch): (file bytes, manifest counts)."""
     ymd = str(np.datetime64(day, "D")).replace("-", "")
-    pb_cells, pb_ms = _playback_cells(dims, ev, ymd, rng)
-    ad_cells, ad_ms, ad_masks = _ad_cells(dims, ev, ymd, rng)
+    pb_rows = _PlaybackRows(dims, ev, ymd, rng)
+    pb_cells, pb_ms = pb_rows, pb_rows.ms
+    ad_all, ad_ms, ad_masks = _ad_cells(dims, ev, ymd, rng)
+    ad_cells = _AdRows(ad_all, ad_ms)
     v2 = day % 2 == 1
     plans = {
         "playback_events": (pb_cells, pb_ms, np.ones(len(pb_ms), bool), list(BRONZE_COLUMNS["playback_events"]),
@@ -346,5 +415,5 @@ def ingest_day(dims: Dims, ev: sim.DayEvents, day: int, defect_rate: float,
     for dataset, (cells, ms, safe, header, eol, bom) in plans.items():
         parts = ingest_dataset(dataset, dims, cells, ms, safe, defect_rate, ymd, rng, header, eol)
         head = header_bytes(header, eol, bom)
-        out[dataset] = {d: ([head, lines_buffer(lines)], counts) for d, (lines, counts) in parts.items()}
+        out[dataset] = {d: ([head, *chunks], counts) for d, (chunks, counts) in parts.items()}
     return out

@@ -18,6 +18,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 MS_PER_DAY = 86_400_000
+_TS_TEMPLATE = np.frombuffer(b"0000-00-00T00:00:00.000Z00000", np.uint8)
 
 # event_ts spellings (all contract-valid, SPEC §3/§10)
 TS_MAIN, TS_SPACE, TS_NOFRAC, TS_MICRO, TS_LOWER_Z, TS_OFFSET, TS_EPOCH = range(7)
@@ -52,14 +53,29 @@ def int_cells(values: np.ndarray, null_mask: np.ndarray | None = None) -> pa.Arr
 
 
 def id_cells(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
-    """``prefix`` + zero-padded numbers, e.g. ``pb-20261102-00000042``."""
-    digits = pc.utf8_lpad(pc.cast(pa.array(numbers.astype(np.int64)), pa.string()), width=width, padding="0")
-    return pc.binary_join_element_wise(pa.scalar(prefix), digits, "")
+    """``prefix`` + zero-padded numbers, e.g. ``pb-20261102-00000042`` (fixed width, so
+    the digits are written straight into one byte matrix)."""
+    numbers = np.asarray(numbers, np.int64)
+    if len(numbers) and int(numbers.max()) >= 10**width:
+        digits = pc.utf8_lpad(pc.cast(pa.array(numbers), pa.string()), width=width, padding="0")
+        return pc.binary_join_element_wise(pa.scalar(prefix), digits, "")
+    head = np.frombuffer(prefix.encode(), np.uint8)
+    n, w = len(numbers), len(head) + width
+    buf = np.empty((n, w), np.uint8)
+    buf[:, : len(head)] = head
+    _put_digits(buf, slice(None), len(head), width, numbers)
+    offsets = np.arange(0, (n + 1) * w, w, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(buf))
 
 
 def _strings_from_matrix(buf: np.ndarray, lengths: np.ndarray) -> pa.StringArray:
     """Rows of a fixed-width byte matrix, each cut to its length, as one StringArray."""
     n, width = buf.shape
+    if n and lengths.min() == lengths.max():  # one width: no compaction needed
+        w = int(lengths[0])
+        data = np.ascontiguousarray(buf[:, :w])
+        offsets = np.arange(0, (n + 1) * w, w, dtype=np.int32)
+        return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
     keep = np.arange(width)[None, :] < lengths[:, None]
     data = np.ascontiguousarray(buf[keep])
     offsets = np.zeros(n + 1, np.int32)
@@ -67,11 +83,26 @@ def _strings_from_matrix(buf: np.ndarray, lengths: np.ndarray) -> pa.StringArray
     return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
 
 
+# digit groups as fixed-width byte strings: "0".."9", "00".."99", "000".."999"
+_DIGITS = {w: np.array([f"{i:0{w}d}" for i in range(10**w)], f"S{w}") for w in (1, 2, 3)}
+
+
+def _field(buf: np.ndarray, col: int, width: int) -> np.ndarray:
+    """Column slice ``buf[:, col:col+width]`` seen as one ``S<width>`` value per row, so a
+    whole field is written with a single (fast, 1-D) assignment."""
+    return buf[:, col:col + width].view(f"S{width}")[:, 0]
+
+
 def _put_digits(buf: np.ndarray, rows: np.ndarray | slice, col: int, width: int, values: np.ndarray) -> None:
-    v = values.copy()
-    for k in range(width - 1, -1, -1):
-        buf[rows, col + k] = 48 + (v % 10)
-        v //= 10
+    """Write ``values`` zero-padded to ``width`` digits into ``buf[rows, col:col+width]``,
+    three digits per step."""
+    v = np.asarray(values, np.int64)
+    end = col + width
+    while end > col:
+        w = min(3, end - col)
+        v, part = np.divmod(v, 10**w)
+        _field(buf, end - w, w)[rows] = _DIGITS[w][part]
+        end -= w
 
 
 def civil_from_days(days: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -99,27 +130,46 @@ def ts_cells(ms: np.ndarray, variant: np.ndarray | None = None, offset_idx: np.n
     milliseconds (callers use it only where that cannot reorder a session).
     """
     n = len(ms)
-    variant = np.zeros(n, np.int8) if variant is None else variant
+    if variant is None or not variant.any():
+        return _render_ts(ms, np.zeros(n, np.int8), None, None)
+    # Canonical rows have one width (no compaction); the ~10 % others are rendered
+    # apart and patched in.
+    main = _render_ts(ms, np.zeros(n, np.int8), None, None)
+    rows = np.flatnonzero(variant)
+    pick = (lambda a: None if a is None else a[rows])
+    special = _render_ts(ms[rows], variant[rows], pick(offset_idx), pick(micro))
+    return pc.replace_with_mask(main, pa.array(variant != 0), special)
+
+
+def _render_ts(ms: np.ndarray, variant: np.ndarray, offset_idx: np.ndarray | None,
+               micro: np.ndarray | None) -> pa.StringArray:
+    n = len(ms)
     off = np.zeros(n, np.int64)
     is_off = variant == TS_OFFSET
     if offset_idx is not None:
         off[is_off] = OFFSETS_MIN[offset_idx[is_off]]
     local = ms + off * 60_000
     days, rem = np.divmod(local, MS_PER_DAY)
-    year, month, day = civil_from_days(days)
-    buf = np.empty((n, 29), np.uint8)
-    _put_digits(buf, slice(None), 0, 4, year)
-    buf[:, 4] = buf[:, 7] = ord("-")
-    _put_digits(buf, slice(None), 5, 2, month)
-    _put_digits(buf, slice(None), 8, 2, day)
-    buf[:, 10] = ord("T")
-    _put_digits(buf, slice(None), 11, 2, rem // 3_600_000)
-    buf[:, 13] = buf[:, 16] = ord(":")
-    _put_digits(buf, slice(None), 14, 2, (rem // 60_000) % 60)
-    _put_digits(buf, slice(None), 17, 2, (rem // 1000) % 60)
-    buf[:, 19] = ord(".")
-    _put_digits(buf, slice(None), 20, 3, rem % 1000)
-    buf[:, 23] = ord("Z")
+    width = 29 if variant.any() else 24  # canonical-only rows need no room for suffixes
+    buf = np.empty((n, width), np.uint8)
+    buf[:] = _TS_TEMPLATE[:width]
+    if n:
+        first, span = int(days.min()), int(days.max() - days.min()) + 1
+        if span <= 4096:  # events span a few days: look the date text up
+            table = np.array(date_text(np.arange(first, first + span)), "S10")
+            _field(buf, 0, 10)[:] = table[days - first]
+        else:
+            year, month, day = civil_from_days(days)
+            _put_digits(buf, slice(None), 0, 4, year)
+            _put_digits(buf, slice(None), 5, 2, month)
+            _put_digits(buf, slice(None), 8, 2, day)
+    hour, rem = np.divmod(rem, 3_600_000)
+    minute, rem = np.divmod(rem, 60_000)
+    second, milli = np.divmod(rem, 1000)
+    _field(buf, 11, 2)[:] = _DIGITS[2][hour]
+    _field(buf, 14, 2)[:] = _DIGITS[2][minute]
+    _field(buf, 17, 2)[:] = _DIGITS[2][second]
+    _field(buf, 20, 3)[:] = _DIGITS[3][milli]
     lengths = np.full(n, 24, np.int64)
 
     rows = variant == TS_SPACE
@@ -175,6 +225,31 @@ def lines_buffer(lines: pa.Array) -> memoryview:
     offsets = np.frombuffer(lines.buffers()[1], np.int32)
     lo, hi = int(offsets[lines.offset]), int(offsets[lines.offset + len(lines)])
     return memoryview(lines.buffers()[2])[lo:hi]
+
+
+def ordered_chunks(arrays: list[pa.Array], order: np.ndarray) -> list[memoryview]:
+    """The bytes of the lines ``order`` picks (row numbers over ``arrays`` placed end to
+    end), as slices of the arrays' own buffers: consecutive row numbers form one slice,
+    so a mostly-sorted file costs a few thousand slices instead of a full re-gather."""
+    if len(order) == 0:
+        return []
+    sizes = np.array([len(a) for a in arrays])
+    bounds = np.concatenate([[0], np.cumsum(sizes)])
+    src = np.searchsorted(bounds, order, "right") - 1
+    brk = np.flatnonzero((np.diff(order) != 1) | (np.diff(src) != 0)) + 1
+    starts = np.concatenate([[0], brk])
+    ends = np.concatenate([brk, [len(order)]]) - 1
+    views = []
+    for a in arrays:
+        a = a.combine_chunks() if isinstance(a, pa.ChunkedArray) else a
+        offsets = np.frombuffer(a.buffers()[1], np.int32)[a.offset:a.offset + len(a) + 1] if len(a) else None
+        data = memoryview(a.buffers()[2]) if len(a) and a.buffers()[2] is not None else memoryview(b"")
+        views.append((offsets, data))
+    out = []
+    for k, a_start, a_end in zip(src[starts].tolist(), order[starts].tolist(), order[ends].tolist()):
+        offsets, data = views[k]
+        out.append(data[offsets[a_start - bounds[k]]:offsets[a_end - bounds[k] + 1]])
+    return out
 
 
 def write_atomic(path: str, payload: bytes | list) -> None:

@@ -325,6 +325,10 @@ def test_sessions_are_realistic(checked):
     # heartbeats are 60 s of playback apart and carry position and bitrate
     hb = [r for r in pb if enum_token(r["event_type"]) == "heartbeat"]
     assert all(r["position_sec"] and r["bitrate_kbps"] for r in hb)
+    errors = [r for r in pb if enum_token(r["event_type"]) == "error"]
+    assert {enum_token(r["error_fatal"]) for r in errors} == {"true", "false"}
+    assert all(r["error_code"] for r in errors)
+    assert not any(r["error_fatal"] or r["error_code"] for r in hb)
 
 
 def test_late_events_only_move_to_later_partitions(checked):

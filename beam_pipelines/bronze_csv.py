@@ -23,12 +23,15 @@ Parsing rules (the contract's precise readings):
 from __future__ import annotations
 
 import csv
+import io
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pyarrow import csv as pa_csv
 
 from beam_pipelines.schema import BRONZE_COLUMNS
 
@@ -60,7 +63,7 @@ class BronzeBatch:
     file_index: int  # position of the file in name order within its partition
     columns: pa.Table
     line_numbers: np.ndarray  # int64, 1-based physical line where each record starts
-    raw_lines: list[str] = field(repr=False)  # physical text incl. line break: see record_text
+    raw_lines: Sequence[str] = field(repr=False)  # physical text (maybe with line break): see record_text
     malformed: np.ndarray = field(repr=False)  # bool
 
     @property
@@ -121,21 +124,144 @@ def split_records(text: str) -> tuple[list[list[str] | None], list[int], list[st
     return records, starts, raws
 
 
-def _string_column(values: tuple[str, ...] | list[str]) -> pa.Array:
-    """Trimmed Arrow strings; an empty result is null (SPEC §10)."""
-    arr = pc.utf8_trim(pa.array(values, type=pa.string()), characters=WHITESPACE)
+def _trim_to_null(arr: pa.Array) -> pa.Array:
+    """Trimmed strings; an empty result is null (SPEC §10)."""
+    arr = pc.utf8_trim(arr, characters=WHITESPACE)
     return pc.if_else(pc.equal(arr, ""), pa.scalar(None, pa.string()), arr)
 
 
+def _string_column(values: tuple[str, ...] | list[str]) -> pa.Array:
+    return _trim_to_null(pa.array(values, type=pa.string()))
+
+
+class LineSlices(Sequence[str]):
+    """Raw text of single-line records, decoded only when asked for (quarantine)."""
+
+    def __init__(self, data: bytes, starts: np.ndarray, ends: np.ndarray) -> None:
+        self.data, self.starts, self.ends = data, starts, ends
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    def __getitem__(self, i):  # type: ignore[override]
+        return self.data[self.starts[i] : self.ends[i]].decode("utf-8")
+
+
+def _fast_batch(
+    data: bytes, dataset: str, dt: str, source_file: str, file_index: int
+) -> BronzeBatch | None:
+    """Parse with Arrow's C++ CSV reader when every record is one physical line.
+
+    Returns None (the caller falls back to the csv module) whenever the file holds
+    anything where the two readers could disagree: a quote-parity imbalance on a line
+    (a quoted line break or a stray quote), a bare CR, a blank first line, a header of
+    fewer than two columns, or a row count that does not match the line count.
+    """
+    buf = np.frombuffer(data, dtype=np.uint8)
+    newlines = np.flatnonzero(buf == 10)
+    starts = np.concatenate(([0], newlines + 1))
+    ends = np.concatenate((newlines, [len(buf)]))
+    if starts[-1] == len(buf):  # the file ends with a line break
+        starts, ends = starts[:-1], ends[:-1]
+    if len(starts) == 0:
+        return None
+    cr = np.flatnonzero(buf == 13)
+    if len(cr) and (cr[-1] == len(buf) - 1 or np.any(buf[np.minimum(cr + 1, len(buf) - 1)] != 10)):
+        return None
+    quotes = np.flatnonzero(buf == 34)
+    if len(quotes) and np.any(np.bincount(np.searchsorted(newlines, quotes), minlength=1) % 2):
+        return None
+    ends = ends - (ends > starts) * (buf[np.maximum(ends - 1, 0)] == 13)  # drop the CR of CRLF
+    first = data[starts[0] : ends[0]].decode("utf-8")
+    if not first.strip():
+        return None
+    header = next(csv.reader([first]))
+    width = len(header)
+    if width < 2:
+        return None
+    names: dict[str, int] = {}
+    for i, name in enumerate(header):
+        names.setdefault(name.strip(), i)
+    contract = BRONZE_COLUMNS[dataset]
+    wanted = sorted({names[c] for c in contract if c in names})
+    invalid: list[tuple[int, str]] = []
+
+    def keep_invalid(row) -> str:
+        invalid.append((row.number, row.text))
+        return "skip"
+
+    column_names = [f"c{i}" for i in range(width)]
+    try:
+        table = pa_csv.read_csv(
+            io.BytesIO(data),
+            read_options=pa_csv.ReadOptions(column_names=column_names, skip_rows=1, use_threads=False),
+            parse_options=pa_csv.ParseOptions(invalid_row_handler=keep_invalid),
+            convert_options=pa_csv.ConvertOptions(
+                include_columns=[column_names[i] for i in wanted] or column_names[:1],
+                column_types={c: pa.string() for c in column_names},
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except pa.ArrowInvalid:
+        return None
+    # Arrow skips empty lines; its row number counts the non-empty lines (header = 1)
+    non_empty = np.flatnonzero(ends > starts)
+    lines = non_empty[1:]  # candidate record lines, 0-based
+    numbers = np.array([number for number, _ in invalid], dtype=np.int64)
+    if len(numbers) and (numbers.min() < 2 or numbers.max() > len(non_empty)):
+        return None
+    bad_lines = non_empty[numbers - 1]
+    for line, (_, text) in zip(bad_lines, invalid):
+        if data[starts[line] : ends[line]].decode("utf-8") != text:
+            return None  # not the line we think: let the csv module decide
+    blank = np.array([not text.strip() for _, text in invalid], dtype=bool)
+    is_bad = np.isin(lines, bad_lines)
+    if int(is_bad.sum()) != len(bad_lines) or len(lines) - len(bad_lines) != table.num_rows:
+        return None
+    record_lines = lines[~np.isin(lines, bad_lines[blank])]  # whitespace-only lines are no records
+    malformed = np.isin(record_lines, bad_lines)
+    n = len(record_lines)
+    # row of the Arrow table for each record (null for malformed ones → all-null columns)
+    source = np.full(n, -1, dtype=np.int64)
+    source[~malformed] = np.arange(table.num_rows)
+    take = pa.array(source, mask=malformed)
+    arrays = []
+    for name in contract:
+        idx = names.get(name)
+        if idx is None:
+            arrays.append(pa.nulls(n, pa.string()))
+        else:
+            arrays.append(_trim_to_null(pc.take(table.column(column_names[idx]).combine_chunks(), take)))
+    return BronzeBatch(
+        dataset=dataset,
+        dt=dt,
+        source_file=source_file,
+        file_index=file_index,
+        columns=pa.Table.from_arrays(arrays, names=list(contract)),
+        line_numbers=(record_lines + 1).astype(np.int64),
+        raw_lines=LineSlices(data, starts[record_lines], ends[record_lines]),
+        malformed=malformed,
+    )
+
+
 def parse_bronze_bytes(
-    data: bytes, dataset: str, dt: str = "", source_file: str = "", file_index: int = 0
+    data: bytes, dataset: str, dt: str = "", source_file: str = "", file_index: int = 0, fast: bool = True
 ) -> BronzeBatch:
-    """One bronze file's bytes → a :class:`BronzeBatch` of its records."""
+    """One bronze file's bytes → a :class:`BronzeBatch` of its records.
+
+    ``fast``: try Arrow's CSV reader first (same result, ~20× faster); files it cannot
+    read exactly as the contract says go through the csv module.
+    """
     if data.startswith(_BOM):
         data = data[len(_BOM) :]
     try:
         text = data.decode("utf-8")
         undecodable = False
+        if fast:
+            batch = _fast_batch(data, dataset, dt, source_file, file_index)
+            if batch is not None:
+                return batch
     except UnicodeDecodeError:
         # Keep going: the records holding bad bytes become malformed, the rest are fine.
         text = data.decode("utf-8", "surrogateescape")

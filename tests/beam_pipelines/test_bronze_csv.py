@@ -97,3 +97,34 @@ def test_split_records_reports_start_lines():
 
 def test_whitespace_set_is_python_str_strip():
     assert WHITESPACE == "".join(chr(c) for c in range(0x110000) if chr(c).isspace())
+
+
+SAMPLES = [
+    b"user_id,plan,city\nu1,basic,Paris\n\nu2,premium,\"Lyon, \"\"FR\"\"\"\n   \nu3\nu4,basic,x,y\n",
+    b"\xef\xbb\xbfuser_id,plan\r\nu1,basic\r\n\r\nu2,basic\r\n",
+    b"plan,user_id\nbasic,u1\nbasic,u2",  # no final line break
+    b"user_id,plan\n\"u1\nx\",basic\n",  # quoted newline: csv-module path
+    b"user_id,plan\nu1,ba\rsic\n",  # bare CR: csv-module path
+    b"user_id,plan\nu\"1,basic\n",  # stray quote: csv-module path
+    b"user_id,plan\n",
+    b"",
+]
+
+
+@pytest.mark.parametrize("data", SAMPLES)
+def test_arrow_fast_path_equals_csv_module(data):
+    fast = parse_bronze_bytes(data, "users", "", "f", 0, fast=True)
+    slow = parse_bronze_bytes(data, "users", "", "f", 0, fast=False)
+    assert fast.columns.equals(slow.columns)
+    assert fast.line_numbers.tolist() == slow.line_numbers.tolist()
+    assert fast.malformed.tolist() == slow.malformed.tolist()
+    assert [record_text(fast.raw_lines[i]) for i in range(fast.num_rows)] == [
+        record_text(slow.raw_lines[i]) for i in range(slow.num_rows)
+    ]
+
+
+def test_fast_path_is_used_for_plain_files():
+    batch = parse_bronze_bytes(SAMPLES[0], "users")
+    assert type(batch.raw_lines).__name__ == "LineSlices"
+    assert batch.line_numbers.tolist() == [2, 4, 6, 7]
+    assert batch.malformed.tolist() == [False, False, True, True]

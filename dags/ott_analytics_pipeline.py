@@ -59,7 +59,8 @@ PYTHON = os.environ.get("OTT_PYTHON", sys.executable)
 
 DEFAULT_ARGS = {
     "owner": "data-eng",
-    "retries": 2,
+    # Retries are deployment policy (OTT_DAG_RETRIES); the quality gates never retry.
+    "retries": int(os.environ.get("OTT_DAG_RETRIES", "2")),
     "retry_delay": dt.timedelta(seconds=30),
     "retry_exponential_backoff": True,
     "max_retry_delay": dt.timedelta(minutes=10),

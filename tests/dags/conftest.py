@@ -44,6 +44,8 @@ def airflow_settings(home: Path, data_dir: Path) -> dict[str, str]:
         "OTT_DATA_DIR": str(data_dir),
         "PATH": f"{VENV_BIN}{os.pathsep}{os.environ.get('PATH', '')}",
         "PYTHONUNBUFFERED": "1",
+        # A failing stage should fail the test run now, not after minutes of retry backoff.
+        "OTT_DAG_RETRIES": "0",
     }
 
 
@@ -54,6 +56,7 @@ def _in_process_airflow_home(tmp_path_factory: pytest.TempPathFactory):
     settings.pop("PATH")
     saved = {key: os.environ.get(key) for key in settings}
     os.environ.update(settings)
+    os.environ.pop("OTT_DAG_RETRIES")  # the DagBag tests check the default retry policy
     yield
     for key, value in saved.items():
         if value is None:

@@ -70,6 +70,17 @@ def main() -> None:
             schema = GOLD_SCHEMAS.get(table) or SILVER_SCHEMAS[table]
             data = synthetic_sessions(args.rows) if table == "silver_sessions" else schema.empty_table()
             pq.write_table(data, folder / "part-00000.parquet")
+        # CPU seconds of each table load: what the rate would be without other jobs
+        load_cpu: dict[str, float] = {}
+        timed_load = warehouse.load_table
+
+        def cpu_timed_load(engine, table, data):  # noqa: ANN001, ANN202 - same signature as load_table
+            begin = time.process_time()
+            result = timed_load(engine, table, data)
+            load_cpu[table.name] = time.process_time() - begin
+            return result
+
+        warehouse.load_table = cpu_timed_load
         cpu, wall = time.process_time(), time.perf_counter()
         stats = warehouse.build_warehouse(str(data_dir))
         wall, cpu = time.perf_counter() - wall, time.process_time() - cpu
@@ -77,7 +88,9 @@ def main() -> None:
         size = Path(catalog.warehouse_file(str(data_dir))).stat().st_size
         print(
             f"silver_sessions: {sessions.rows:,} rows loaded in {sessions.seconds:.2f} s = "
-            f"{sessions.rows / sessions.seconds:,.0f} rows/s; whole build {wall:.2f} s wall, {cpu:.2f} s CPU; "
+            f"{sessions.rows / sessions.seconds:,.0f} rows/s wall-clock "
+            f"({sessions.rows / load_cpu['silver_sessions']:,.0f} rows per CPU second); "
+            f"whole build {wall:.2f} s wall, {cpu:.2f} s CPU; "
             f"database {size / 1e6:,.1f} MB"
         )
     finally:

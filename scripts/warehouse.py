@@ -222,6 +222,7 @@ def to_db_columns(data: pa.Table) -> list[list]:
 # statement execution roughly halves the per-row cost of executemany; 999 bound
 # variables is the most conservative SQLite limit.
 MAX_BOUND_VARIABLES = 999
+ROWS_PER_SLICE = 100_000
 
 
 @dataclass(frozen=True)
@@ -253,27 +254,31 @@ def load_table(engine: sa.Engine, table: sa.Table, data: pa.Table) -> LoadStats:
     form no cycles, and its repeated scans of them would cost a third of the load time.
     """
     start = time.perf_counter()
+    n_cols, n_rows = data.num_columns, data.num_rows
+    per_statement = max(1, MAX_BOUND_VARIABLES // n_cols)
+    # Convert and insert in slices: Python objects for ~100k rows at a time, not millions.
+    slice_rows = per_statement * max(1, ROWS_PER_SLICE // per_statement)
+    row_sql = "(" + ", ".join("?" * n_cols) + ")"
+
+    def insert_sql(rows: int) -> str:
+        return f'INSERT INTO "{table.name}" VALUES ' + ", ".join([row_sql] * rows)
+
     gc_was_enabled = gc.isenabled()
     gc.disable()
     try:
-        columns = to_db_columns(data)
-        n_cols, n_rows = len(columns), data.num_rows
-        per_statement = max(1, MAX_BOUND_VARIABLES // n_cols)
-        full_rows = n_rows // per_statement * per_statement
-        row_sql = "(" + ", ".join("?" * n_cols) + ")"
-
-        def insert_sql(rows: int) -> str:
-            return f'INSERT INTO "{table.name}" VALUES ' + ", ".join([row_sql] * rows)
-
-        batches = row_batches(columns, per_statement)
         with engine.begin() as conn:
             # exec_driver_sql would insist on tuples; the raw cursor takes the lists as they are.
             cursor = conn.connection.dbapi_connection.cursor()
             try:
-                if full_rows:
-                    cursor.executemany(insert_sql(per_statement), itertools.islice(batches, full_rows // per_statement))
-                if n_rows > full_rows:
-                    cursor.execute(insert_sql(n_rows - full_rows), next(batches))
+                for offset in range(0, n_rows, slice_rows):
+                    columns = to_db_columns(data.slice(offset, slice_rows))
+                    rows = len(columns[0])
+                    full_rows = rows // per_statement * per_statement
+                    batches = row_batches(columns, per_statement)
+                    if full_rows:
+                        cursor.executemany(insert_sql(per_statement), itertools.islice(batches, full_rows // per_statement))
+                    if rows > full_rows:
+                        cursor.execute(insert_sql(rows - full_rows), next(batches))
             except sqlite3.IntegrityError as exc:
                 raise OttError(f"{table.name}: input violates the table's grain or NOT NULL keys ({exc})") from exc
             finally:

@@ -20,6 +20,26 @@ plays as (
     where started
 ),
 
+-- each play counts toward the 7 windows that end 0..6 days after it (an equality join
+-- instead of a range join keeps it a plain hash join on BigQuery)
+day_offsets as (
+    select 0 as day_offset
+    union all select 1
+    union all select 2
+    union all select 3
+    union all select 4
+    union all select 5
+    union all select 6
+),
+
+play_windows as (
+    select distinct
+        date_add(plays.event_date, interval day_offsets.day_offset day) as window_end_date,
+        plays.user_id as user_id
+    from plays
+    cross join day_offsets
+),
+
 calendar as (
     select
         event_date,
@@ -33,10 +53,10 @@ rolling as (
         calendar.event_date as event_date,
         calendar.active_users as active_users,
         calendar.window_complete as window_complete,
-        count(distinct plays.user_id) as rolling_7d_active_users
+        count(distinct play_windows.user_id) as rolling_7d_active_users
     from calendar
-    left join plays
-        on plays.event_date between date_add(calendar.event_date, interval -6 day) and calendar.event_date
+    left join play_windows
+        on play_windows.window_end_date = calendar.event_date
     group by calendar.event_date, calendar.active_users, calendar.window_complete
 ),
 

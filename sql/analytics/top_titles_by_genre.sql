@@ -1,5 +1,6 @@
 -- Question: which 3 titles drew the most watch hours in each genre over the data window?
--- Grain: one row per (genre, title_rank), title_rank 1..3; ties break by content_id.
+-- Grain: one row per (genre, title_rank), title_rank 1..3 among titles with a play;
+-- ties break by content_id.
 with
 
 content_daily as (
@@ -30,6 +31,7 @@ final as (
         watch_hours,
         completion_rate
     from titles
+    where plays > 0
     qualify title_rank <= 3
 )
 

@@ -36,6 +36,7 @@ final as (
         rebuffer_ratio,
         startup_ms_p95
     from scored
+    where attempts > 0
     qualify row_number() over (partition by event_date order by failure_score desc, device_type) = 1
 )
 

@@ -163,7 +163,7 @@ def test_top_titles_by_genre(built_data_dir: Path, fixture_dataset) -> None:  # 
         plays=("plays", "sum"), watch_hours=("watch_hours", "sum"), completed=("completed", "sum")
     )
     titles["completion_rate"] = [div(c, p) for c, p in zip(titles.completed, titles.plays)]
-    titles = titles.sort_values(["genre", "watch_hours", "content_id"], ascending=[True, False, True])
+    titles = titles[titles.plays > 0].sort_values(["genre", "watch_hours", "content_id"], ascending=[True, False, True])
     titles["title_rank"] = titles.groupby("genre").cumcount() + 1
     expected = titles[titles.title_rank <= 3][
         ["genre", "title_rank", "content_id", "title", "content_type", "plays", "watch_hours", "completion_rate"]

@@ -174,6 +174,7 @@ class ReportData:
     quality: list[Row]
     reasons: list[Row]
     genre_moves: list[tuple[str, float, float]]
+    title_moves: list[tuple[str, float, float]]
     findings: list[str] = field(default_factory=list)
 
 
@@ -200,18 +201,17 @@ def open_warehouse(data_dir: str) -> sqlite3.Connection:
     return conn
 
 
-def genre_moves(conn: sqlite3.Connection, last_date: str) -> list[tuple[str, float, float]]:
-    """(genre, previous-day hours, last-day hours), largest absolute change first."""
-    rows = _rows(
-        conn,
-        """SELECT genre,
-                  SUM(CASE WHEN event_date = DATE(?, '-1 day') THEN watch_hours ELSE 0 END) AS prev_hours,
-                  SUM(CASE WHEN event_date = ? THEN watch_hours ELSE 0 END) AS cur_hours
-           FROM gold_genre_daily WHERE event_date IN (DATE(?, '-1 day'), ?) GROUP BY genre""",
+def watch_hour_moves(conn: sqlite3.Connection, table: str, label: str, last_date: str) -> list[tuple[str, float, float]]:
+    """(label, previous-day hours, last-day hours) from a daily mart, largest absolute
+    change first (ties by label). ``table``/``label`` are code constants, never data."""
+    rows = conn.execute(
+        f"""SELECT {label} AS label,
+                   SUM(CASE WHEN event_date = DATE(?, '-1 day') THEN watch_hours ELSE 0 END) AS prev_hours,
+                   SUM(CASE WHEN event_date = ? THEN watch_hours ELSE 0 END) AS cur_hours
+            FROM {table} WHERE event_date IN (DATE(?, '-1 day'), ?) GROUP BY {label}""",
         (last_date, last_date, last_date, last_date),
-    )
-    moves = [(r["genre"], r["prev_hours"], r["cur_hours"]) for r in rows]
-    return sorted(moves, key=lambda m: (-abs(m[2] - m[1]), m[0]))
+    ).fetchall()
+    return sorted(((str(a), b, c) for a, b, c in rows), key=lambda m: (-abs(m[2] - m[1]), m[0]))
 
 
 def read_report_data(conn: sqlite3.Connection) -> ReportData:
@@ -344,7 +344,9 @@ def read_report_data(conn: sqlite3.Connection) -> ReportData:
     data = ReportData(
         window, volumes, table_rows, daily, top_titles, top_by_genre, genres, devices, worst_qoe_days,
         top_users, binge, placements, pacing, alerts, retention, cohorts_total, pacing_summary, funnel, quality, reasons,
-        genre_moves(conn, window["last_date"]),
+        watch_hour_moves(conn, "gold_genre_daily", "genre", window["last_date"]),
+        # titles are labelled by their title; content_id would be unreadable in a finding
+        watch_hour_moves(conn, "gold_content_daily", "title", window["last_date"]),
     )
     data.findings = compute_findings(data)
     return data
@@ -376,6 +378,12 @@ def compute_findings(d: ReportData) -> list[str]:
         findings.append(
             f"Biggest genre swing on {last['event_date']}: {genre} watch time went from "
             f"{fmt_hours(prev)} to {fmt_hours(cur)}."
+        )
+    if d.title_moves:
+        title, prev, cur = d.title_moves[0]
+        findings.append(
+            f"Biggest title mover on {last['event_date']}: {one_line(title)}, from "
+            f"{fmt_hours(prev)} to {fmt_hours(cur)} of watch time vs the previous day."
         )
     if d.devices:
         worst = max(d.devices, key=lambda r: (r["failure_score"], r["device_type"]))

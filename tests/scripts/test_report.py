@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt_
 import re
 import sqlite3
 import subprocess
@@ -195,6 +196,16 @@ def test_findings_are_computed_from_the_data(report_text: str, built_data_dir: P
     for (campaign_id,) in query(built_data_dir, "SELECT campaign_id FROM analytics_campaign_pacing_alerts"):
         assert campaign_id in findings
     assert "Largest day-over-day mover on 2026-03-11" in findings
+    # biggest title mover between the last two days, from the fixture's content marts
+    cd = fixture_dataset.tables["gold_content_daily"]
+    last, prev = dt_.date(2026, 3, 11), dt_.date(2026, 3, 10)
+    hours = {
+        title: (g[g.event_date == prev].watch_hours.sum(), g[g.event_date == last].watch_hours.sum())
+        for title, g in cd[cd.event_date.isin([prev, last])].groupby("title")
+    }
+    title = min(hours, key=lambda t: (-abs(hours[t][1] - hours[t][0]), t))
+    mover = f"Biggest title mover on 2026-03-11: {' '.join(title.split())}, from {fmt_hours(hours[title][0])} to {fmt_hours(hours[title][1])}"
+    assert mover in " ".join(findings.split())
 
 
 def test_identical_data_gives_identical_report_but_for_generated_at(built_data_dir: Path) -> None:  # noqa: F811

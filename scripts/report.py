@@ -265,6 +265,8 @@ def read_report_data(conn: sqlite3.Connection) -> ReportData:
            FROM gold_content_daily GROUP BY content_id
            ORDER BY watch_hours DESC, content_id LIMIT 10""",
     )
+    for rank, title in enumerate(top_titles, start=1):
+        title["rank"] = rank
     top_by_genre = _rows(conn, "SELECT * FROM analytics_top_titles_by_genre ORDER BY genre, title_rank")
     genres = _rows(
         conn,
@@ -497,7 +499,7 @@ def render_report(d: ReportData, generated_at: str) -> str:
     out += render_table(
         d.top_titles,
         [
-            Col("#", lambda r: str(d.top_titles.index(r) + 1)),
+            Col("#", lambda r: str(r["rank"])),
             Col("title", lambda r: cut(r["title"]), "<"),
             Col("genre", lambda r: cut(r["genre"], 16), "<"),
             Col("type", lambda r: r["content_type"] or "–", "<"),

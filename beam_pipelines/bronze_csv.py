@@ -54,7 +54,9 @@ class BronzeBatch:
 
     ``columns`` holds the dataset's contract columns (``BRONZE_COLUMNS`` order) as
     trimmed strings with empty → null; rows of malformed records are all null.
-    ``line_numbers``, ``raw_lines`` and ``malformed`` are aligned with its rows.
+    ``line_numbers``, ``raw_lines`` and ``malformed`` are aligned with its rows. Rows
+    are not necessarily in line order (the fast path puts malformed records last):
+    ``line_numbers`` is the order.
     """
 
     dataset: str
@@ -222,17 +224,21 @@ def _fast_batch(
     record_lines = lines[~np.isin(lines, bad_lines[blank])]  # whitespace-only lines are no records
     malformed = np.isin(record_lines, bad_lines)
     n = len(record_lines)
-    # row of the Arrow table for each record (null for malformed ones → all-null columns)
-    source = np.full(n, -1, dtype=np.int64)
-    source[~malformed] = np.arange(table.num_rows)
-    take = pa.array(source, mask=malformed)
+    # Rows need not be in line order (line_numbers carries the order), so the records
+    # are the Arrow rows followed by the malformed ones (all-null): no gather needed.
+    good, bad = record_lines[~malformed], record_lines[malformed]
+    record_lines = np.concatenate((good, bad))
+    malformed = np.concatenate((np.zeros(len(good), dtype=bool), np.ones(len(bad), dtype=bool)))
     arrays = []
     for name in contract:
         idx = names.get(name)
         if idx is None:
             arrays.append(pa.nulls(n, pa.string()))
         else:
-            arrays.append(_trim_to_null(pc.take(table.column(column_names[idx]).combine_chunks(), take)))
+            column = table.column(column_names[idx]).combine_chunks()
+            if len(bad):
+                column = pa.concat_arrays([column, pa.nulls(len(bad), pa.string())])
+            arrays.append(_trim_to_null(column))
     return BronzeBatch(
         dataset=dataset,
         dt=dt,

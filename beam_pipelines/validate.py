@@ -264,6 +264,7 @@ def validate_batch(
     valid = full.filter(pa.array(keep)).cast(_with_order_columns(schema))
 
     bad = np.flatnonzero(~keep)
+    bad = bad[np.argsort(batch.line_numbers[bad], kind="stable")]  # quarantine in line order
     quarantine = pa.Table.from_arrays(
         [
             pa.array([dataset] * len(bad), pa.string()),

@@ -28,20 +28,17 @@ from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
-import numpy as np
-
 from beam_pipelines import catalog
 from beam_pipelines.cli_support import OttArgumentParser, OttError, add_data_dir, configure_logging
-from scripts.generator import bronze
-from scripts.generator.dims import SIGNUP_FIRST, build_dims, day_number
-from scripts.generator.ingest import ingest_day
-from scripts.generator.sessions import EVENTS_PER_SESSION, simulate_day
+from scripts.generator.calendar import SIGNUP_FIRST_DATE, WEEKDAY_FACTOR, day_number
+
+# numpy, pyarrow and Faker are imported inside generate(): `--help` and flag errors
+# answer at once.
 
 log = logging.getLogger("ott.generate")
 
 DEFAULT_START = "2026-11-02"  # a Monday; never "today": output must not depend on the clock
 DEFAULT_EVENTS_PER_DAY = 143_000  # × 7 days ≈ 1M events
-WEEKDAY_FACTOR = np.array([0.92, 0.92, 0.92, 0.92, 0.92, 1.2, 1.2])  # Mon..Sun, mean 1
 MAX_DAYS, MAX_USERS, MAX_EVENTS_PER_DAY = 3660, 5_000_000, 20_000_000
 
 
@@ -96,9 +93,8 @@ def parse_config(argv: Sequence[str] | None) -> GenerateConfig:
         start = dt_.date.fromisoformat(a.start_date)
     except ValueError:
         raise OttError(f"--start-date is not a valid date: {a.start_date!r}") from None
-    if day_number(start) < SIGNUP_FIRST:
-        first = dt_.date(1970, 1, 1) + dt_.timedelta(days=SIGNUP_FIRST)
-        raise OttError(f"--start-date must be on or after {first} (no users have signed up before)")
+    if start < SIGNUP_FIRST_DATE:
+        raise OttError(f"--start-date must be on or after {SIGNUP_FIRST_DATE} (no users have signed up before)")
     checks = [
         (1 <= a.days <= MAX_DAYS, f"--days must be between 1 and {MAX_DAYS}, got {a.days}"),
         (1 <= a.users <= MAX_USERS, f"--users must be between 1 and {MAX_USERS}, got {a.users}"),
@@ -118,6 +114,13 @@ def parse_config(argv: Sequence[str] | None) -> GenerateConfig:
 
 def generate(cfg: GenerateConfig) -> GenerateStats:
     """Write the dimensions and every requested day; return counts and timing."""
+    import numpy as np
+
+    from scripts.generator import bronze
+    from scripts.generator.dims import build_dims
+    from scripts.generator.ingest import ingest_day
+    from scripts.generator.sessions import EVENTS_PER_SESSION, simulate_day
+
     t0 = time.perf_counter()
     bronze_dir = catalog.bronze_dataset_dir(cfg.data_dir, "").rstrip("/")
     if cfg.clean:

@@ -10,7 +10,6 @@ repeated valid key), so a clean event can never become ``unknown_*`` by accident
 
 from __future__ import annotations
 
-import datetime as dt_
 import functools
 from dataclasses import dataclass, field
 
@@ -29,19 +28,7 @@ from beam_pipelines.schema import (
 )
 from scripts.generator.render import MS_PER_DAY, csv_quote, date_text, ts_cells
 
-EPOCH = dt_.date(1970, 1, 1)
-
-
-def day_number(day: dt_.date) -> int:
-    """Days since 1970-01-01."""
-    return (day - EPOCH).days
-
-
-# Fixed calendar windows (independent of --start-date/--days, see module docstring).
-SIGNUP_FIRST = day_number(dt_.date(2025, 7, 7))
-SIGNUP_LAST = day_number(dt_.date(2027, 2, 28))
-FLIGHT_FIRST = day_number(dt_.date(2026, 9, 1))
-FLIGHT_LAST = day_number(dt_.date(2027, 2, 28))
+from scripts.generator.calendar import FLIGHT_FIRST, FLIGHT_LAST, SIGNUP_FIRST, SIGNUP_LAST, day_number  # noqa: F401
 
 PLAN_WEIGHTS = np.array([0.38, 0.14, 0.20, 0.13, 0.10, 0.05])
 AGE_WEIGHTS = np.array([0.18, 0.30, 0.24, 0.16, 0.12])

@@ -22,6 +22,7 @@ import io
 import json
 import posixpath
 import re
+import zlib
 from collections.abc import Iterable, Iterator, Sequence
 
 import apache_beam as beam
@@ -101,9 +102,14 @@ def empty_frame(columns: dict[str, str]) -> pd.DataFrame:
 
 
 def bucket_of(values: pd.Series, buckets: int) -> np.ndarray:
-    """Stable bucket number of each value (same on every worker and every run)."""
-    hashes = pd.util.hash_pandas_object(values.reset_index(drop=True), index=False).to_numpy()
-    return (hashes % np.uint64(buckets)).astype(np.int64)
+    """Stable bucket number of each string key: crc32 of its UTF-8 bytes modulo ``buckets``.
+
+    The same on every worker and every run (unlike Python's salted ``hash``), and
+    cheaper than pandas' object hashing on string columns.
+    """
+    keys = values.fillna("").tolist()
+    codes = np.fromiter((zlib.crc32(k.encode()) for k in keys), dtype=np.int64, count=len(keys))
+    return codes % buckets
 
 
 def split_by_bucket(frame: pd.DataFrame, key: str, buckets: int) -> Iterator[tuple[int, pd.DataFrame]]:
@@ -138,32 +144,38 @@ def sum_partials(frames: Iterable[pd.DataFrame], keys: Sequence[str], measures: 
 class SumPartialsFn(beam.CombineFn):
     """Combine partial-aggregate frames into one by summing measures per key.
 
-    Accumulator: a frame already reduced to one row per key, so lifting before the
-    shuffle sends only per-key sums between stages.
+    Accumulator: a list of partial frames, reduced to one frame per key (one pandas
+    groupby) every ``batch`` inputs and by ``compact`` before a lifted combine ships it,
+    so only per-key sums cross the shuffle and a groupby is not paid per element.
     """
 
-    def __init__(self, keys: Sequence[str], measures: Sequence[str], dtypes: dict[str, str] | None = None):
+    def __init__(self, keys: Sequence[str], measures: Sequence[str], batch: int = 64):
         self._keys = tuple(keys)
         self._measures = tuple(measures)
-        self._dtypes = dict(dtypes or {})
+        self._batch = batch
 
-    def create_accumulator(self) -> pd.DataFrame | None:
-        return None
+    def _reduce(self, frames: list[pd.DataFrame]) -> list[pd.DataFrame]:
+        return [sum_partials(frames, self._keys, self._measures)]
+
+    def create_accumulator(self) -> list[pd.DataFrame]:
+        return []
 
     def add_input(self, accumulator, element: pd.DataFrame):
-        return sum_partials([accumulator, element], self._keys, self._measures)
-
-    def add_inputs(self, accumulator, elements):
-        return sum_partials([accumulator, *elements], self._keys, self._measures)
+        accumulator.append(element)
+        return self._reduce(accumulator) if len(accumulator) >= self._batch else accumulator
 
     def merge_accumulators(self, accumulators):
-        return sum_partials(accumulators, self._keys, self._measures)
+        merged = [f for acc in accumulators for f in acc]
+        return self._reduce(merged) if len(merged) >= self._batch else merged
+
+    def compact(self, accumulator):
+        return self._reduce(accumulator) if len(accumulator) > 1 else accumulator
 
     def extract_output(self, accumulator) -> pd.DataFrame:
-        result = sum_partials([accumulator], self._keys, self._measures)
-        for name, dtype in self._dtypes.items():
-            result[name] = result[name].astype(dtype)
-        return result.sort_values(list(self._keys), na_position="first", kind="mergesort").reset_index(drop=True) if self._keys else result
+        result = sum_partials(accumulator, self._keys, self._measures)
+        if not self._keys:
+            return result
+        return result.sort_values(list(self._keys), na_position="first", kind="mergesort").reset_index(drop=True)
 
 
 class ConcatFramesFn(beam.CombineFn):

@@ -41,7 +41,9 @@ from beam_pipelines.marts.frames import (
     write_atomically,
 )
 
-DEFAULT_BUCKETS = 16
+# Hash buckets of the per-user / per-event_id steps: enough to keep a few workers busy;
+# raise it on Dataflow (each bucket is one pandas job, so very many small ones cost overhead).
+DEFAULT_BUCKETS = 4
 
 # ------------------------------------------------------------------ reading
 

@@ -184,6 +184,7 @@ def build_users(seed: int, n_users: int, defect_rate: float) -> tuple[DimTable, 
     width = max(7, len(str(n_users * 2 + 1000)))
     ids = np.strings.add("u", np.strings.zfill(np.arange(1, n_users + 1).astype(str), width))
     signup = rng.integers(SIGNUP_FIRST, SIGNUP_LAST + 1, n_users)
+    signup[0] = SIGNUP_FIRST  # every allowed --start-date has at least one signed-up user
     plan = rng.choice(len(PLANS), n_users, p=PLAN_WEIGHTS)
     country = rng.choice(len(COUNTRIES), n_users, p=COUNTRY_WEIGHTS / COUNTRY_WEIGHTS.sum())
     age = rng.choice(len(AGE_BANDS), n_users, p=AGE_WEIGHTS)

@@ -256,8 +256,14 @@ def write_atomic(path: str, payload: bytes | list) -> None:
     """Write ``payload`` (bytes or a list of bytes-like chunks) to ``path`` via a temp
     file + rename, so a reader never sees a half-written file."""
     folder = os.path.dirname(path) or "."
-    os.makedirs(folder, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+    for attempt in range(3):  # another run may remove a dt folder it emptied meanwhile
+        os.makedirs(folder, exist_ok=True)
+        try:
+            fd, tmp = tempfile.mkstemp(prefix=".tmp-", dir=folder)
+            break
+        except FileNotFoundError:
+            if attempt == 2:
+                raise
     try:
         with os.fdopen(fd, "wb") as fh:
             for chunk in payload if isinstance(payload, list) else [payload]:

@@ -408,3 +408,18 @@ def test_checker_reads_quoted_fields_and_bom(small_bronze):
     assert header[0] == "content_id"
     assert any("\n" in r[1] for r in records if len(r) > 1)  # a quoted title spanning two lines
     assert any("," in r[1] for r in records if len(r) > 1)
+
+
+def test_tiny_and_edge_configurations_stay_consistent(tmp_path):
+    """One user, the first allowed day, no defects: still valid bronze whose manifest
+    matches the files (and no user appears before their signup)."""
+    root = str(tmp_path / "tiny")
+    generate(GenerateConfig(data_dir=root, seed=3, start_date=dt.date(2025, 7, 7), days=1, users=1,
+                            events_per_day=1, defect_rate=0.0))
+    found = check_bronze(root)
+    for dt_, m in manifests(root).items():
+        for dataset, truth in m["totals"].items():
+            mine = found[(dataset, dt_)]
+            assert truth["rows_written"] == mine["rows_written"] > 0
+            assert truth["rows_quarantined"] == sum(mine[r] for r in QUARANTINE_REASONS) == 0
+    assert found["valid"]["playback_events"]

@@ -13,10 +13,12 @@ import numpy as np
 import pandas as pd
 import pytest
 import sqlglot
+from sqlglot.optimizer.qualify import qualify
 from wh_fixtures import _built_dir, built_data_dir, fixture_dataset  # noqa: F401
 
 from beam_pipelines import catalog
 from beam_pipelines.cli_support import OttError
+from beam_pipelines.schema import GOLD_SCHEMAS, SILVER_SCHEMAS
 from scripts import analytics
 
 ANALYTIC_FILES = sorted((analytics.SQL_DIR / "analytics").glob("*.sql"))
@@ -95,6 +97,32 @@ def test_sql_file_is_one_bigquery_statement_with_header(path: Path, built_data_d
         conn.execute(analytics.to_sqlite(text)).fetchall()
     finally:
         conn.close()
+
+
+def _bigquery_schema(data_dir: Path) -> dict[str, dict[str, str]]:
+    """Contract tables with BigQuery types, plus the analytics_* tables' columns."""
+    bq = {"string": "STRING", "int64": "INT64", "double": "FLOAT64", "bool": "BOOL", "date32[day]": "DATE"}
+    schema = {
+        name: {f.name: bq.get(str(f.type), "TIMESTAMP") for f in arrow}
+        for name, arrow in {**GOLD_SCHEMAS, **SILVER_SCHEMAS}.items()
+    }
+    conn = sqlite3.connect(catalog.warehouse_file(str(data_dir)))
+    for (table,) in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table' AND name LIKE 'analytics_%'"):
+        schema[table] = {row[1]: "STRING" for row in conn.execute(f"PRAGMA table_info({table})")}
+    conn.close()
+    return schema
+
+
+def test_sql_resolves_every_column_against_the_contract(built_data_dir: Path) -> None:  # noqa: F811
+    """Column resolution under BigQuery's rules (sqlglot's qualifier) against the
+    contract schemas: a misspelt or non-contract column fails here, not on BigQuery."""
+    schema = _bigquery_schema(built_data_dir)
+    for path in ANALYTIC_FILES + TEST_FILES:
+        expression = sqlglot.parse_one(path.read_text(), read="bigquery")
+        qualify(expression, schema=schema, dialect="bigquery", validate_qualify_columns=True)
+    with pytest.raises(sqlglot.errors.OptimizeError):
+        qualify(sqlglot.parse_one("select not_a_column from gold_daily_kpis", read="bigquery"),
+                schema=schema, dialect="bigquery", validate_qualify_columns=True)
 
 
 def test_qualify_is_kept_in_bigquery_and_rewritten_for_sqlite() -> None:

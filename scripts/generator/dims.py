@@ -28,7 +28,7 @@ from beam_pipelines.schema import (
 )
 from scripts.generator.render import MS_PER_DAY, csv_quote, date_text, ts_cells
 
-from scripts.generator.calendar import FLIGHT_FIRST, FLIGHT_LAST, SIGNUP_FIRST, SIGNUP_LAST, day_number  # noqa: F401
+from scripts.generator.calendar import FLIGHT_FIRST, FLIGHT_LAST, SIGNUP_FIRST, SIGNUP_LAST
 
 PLAN_WEIGHTS = np.array([0.38, 0.14, 0.20, 0.13, 0.10, 0.05])
 AGE_WEIGHTS = np.array([0.18, 0.30, 0.24, 0.16, 0.12])

@@ -60,6 +60,20 @@ AD_REASONS = ("malformed", "missing_field", "invalid_timestamp", "invalid_enum",
 AD_HEADER_V2 = ["event_ts", "event_type", "placement", "event_id", "session_id", "user_id", "campaign_id",
                 "device_type", "country", "sdk"]
 
+# CSV-quoted vocabularies the columns are built from (by index)
+PLACEMENT_PRE = 0  # index of pre_roll in AD_PLACEMENTS ("Pre Roll" spelling)
+OS_CELLS, APP_CELLS, ERROR_CELLS = vocab(sim.OS_VOCAB), vocab(sim.APP_VERSIONS), vocab(sim.ERROR_CODES)
+COUNTRY_CELLS = vocab(list(COUNTRIES) + [c.lower() for c in COUNTRIES])
+FATAL_CELLS = vocab(["false", "true", "False", "TRUE"])
+BITRATE_CELLS = vocab([str(v) for v in sim.LADDER_KBPS])
+# every (bitrate or null) × (error_code or null) × (error_fatal spelling or null), joined
+TAIL_CELLS = pa.array([
+    ",".join([rate, code, fatal])
+    for rate in [""] + BITRATE_CELLS.to_pylist()
+    for code in [""] + ERROR_CELLS.to_pylist()
+    for fatal in [""] + FATAL_CELLS.to_pylist()
+], pa.string())
+
 
 def _spellings(values: tuple[str, ...]) -> tuple[list[str], int]:
     """[canonical…, UPPER/Title variants…, hyphen/space variants…] (all contract-valid)."""
@@ -218,18 +232,6 @@ def _ad_cells(dims: Dims, ev: sim.DayEvents, ymd: str, rng: np.random.Generator)
     return cells, ad["ts"], {"full": safe}
 
 
-PLACEMENT_PRE = 0
-OS_CELLS, APP_CELLS, ERROR_CELLS = vocab(sim.OS_VOCAB), vocab(sim.APP_VERSIONS), vocab(sim.ERROR_CODES)
-COUNTRY_CELLS = vocab(list(COUNTRIES) + [c.lower() for c in COUNTRIES])
-FATAL_CELLS = vocab(["false", "true", "False", "TRUE"])
-BITRATE_CELLS = vocab([str(v) for v in sim.LADDER_KBPS])
-# every (bitrate or null) × (error_code or null) × (error_fatal spelling or null), joined
-TAIL_CELLS = pa.array([
-    ",".join([rate, code, fatal])
-    for rate in [""] + BITRATE_CELLS.to_pylist()
-    for code in [""] + ERROR_CELLS.to_pylist()
-    for fatal in [""] + FATAL_CELLS.to_pylist()
-], pa.string())
 
 
 def _bad_timestamps(ms: np.ndarray, j: np.ndarray) -> pa.Array:

@@ -44,6 +44,7 @@ from __future__ import annotations
 import datetime as dt_
 import json
 import logging
+import os
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
@@ -305,7 +306,10 @@ class _ParseCsvFileFn(beam.DoFn):
         self.bytes.inc(len(data))
         if not data.strip():
             log.warning("empty bronze file %s: no header, no records", spec.rel_path)
-        yield parse_bronze_bytes(data, spec.dataset, spec.dt, spec.rel_path, spec.file_index)
+        t0 = time.perf_counter()
+        batch = parse_bronze_bytes(data, spec.dataset, spec.dt, spec.rel_path, spec.file_index)
+        log.info("parsed %s: %d records in %.2f s", spec.rel_path, batch.num_rows, time.perf_counter() - t0)
+        yield batch
 
 
 class ValidateRows(beam.PTransform):
@@ -327,7 +331,15 @@ class ValidateRows(beam.PTransform):
 
 class _ValidateBatchFn(beam.DoFn):
     def process(self, batch: BronzeBatch, dim_keys=None) -> Iterator[ValidatedBatch]:
+        t0 = time.perf_counter()
         result = validate_batch(batch, dim_keys)
+        log.info(
+            "validated %s: %d valid, %d quarantined in %.2f s",
+            batch.source_file,
+            result.valid.num_rows,
+            result.quarantine.num_rows,
+            time.perf_counter() - t0,
+        )
         for key, value in result.counts.items():
             if value:
                 Metrics.counter(f"silver.{batch.dataset}", key).inc(value)
@@ -355,6 +367,8 @@ class _DedupeDimFn(beam.DoFn):
         dataset, tables = element
         kept, dropped = dedupe_first(pa.concat_tables(list(tables)), dataset)
         kept = kept.sort_by(PRIMARY_KEY[dataset])
+        Metrics.counter(f"silver.{dataset}", "duplicates_dropped").inc(dropped)
+        Metrics.counter(f"silver.{dataset}", "rows_valid").inc(kept.num_rows)
         yield beam.pvalue.TaggedOutput(
             "counts", ((dataset, ""), {"rows_valid": kept.num_rows, "duplicates_dropped": dropped})
         )
@@ -407,6 +421,8 @@ class _DedupeBucketFn(beam.DoFn):
             kept_rows, counts = dedupe_partitions(pa.concat_tables(fresh_tables))
             for day, c in counts.items():
                 self.dropped.inc(c["duplicates_dropped"])
+                Metrics.counter(f"silver.{dataset}", "duplicates_dropped").inc(c["duplicates_dropped"])
+                Metrics.counter(f"silver.{dataset}", "rows_valid").inc(c["rows_valid"])
                 yield beam.pvalue.TaggedOutput("counts", ((dataset, day), c))
             for day in sorted(counts):
                 rows = kept_rows.filter(pc.equal(kept_rows.column("dt"), dt_.date.fromisoformat(day)))
@@ -448,7 +464,16 @@ class _SessioniseFn(beam.DoFn):
 
     def process(self, element, content):
         bucket, tables = element
-        sessions = build_sessions(pa.concat_tables(list(tables)), content)
+        t0 = time.perf_counter()
+        events = pa.concat_tables(list(tables))
+        sessions = build_sessions(events, content)
+        log.info(
+            "sessionised bucket %d: %d events → %d sessions in %.2f s",
+            bucket,
+            events.num_rows,
+            sessions.num_rows,
+            time.perf_counter() - t0,
+        )
         self.sessions.inc(sessions.num_rows)
         yield bucket, sessions
 
@@ -547,6 +572,7 @@ class _PublishPartitionFn(beam.DoFn):
             silver_io.replace_tree(
                 staged_path(data_dir, run_id, folder), folder, silver_io.trash_slot(trash, root, folder)
             )
+        log.info("published %s dt=%s", dataset, dt or "-")
         audit_path = catalog.silver_audit_file(data_dir, dataset, dt or None)
         silver_io.write_text_atomically(
             audit_path,
@@ -788,6 +814,10 @@ def run(argv: Sequence[str] | None = None) -> dict | None:
 
 def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
+    if not os.environ.get("OTT_DEBUG"):
+        # A failing DoFn is reported once, as one line, by cli_support.guarded; Beam would
+        # also log the worker traceback (OTT_DEBUG=1 shows it).
+        logging.getLogger("apache_beam.runners.common").setLevel(logging.CRITICAL)
     run(argv)
     return 0
 

@@ -228,3 +228,28 @@ def test_dedupe_first_keeps_file_then_line_order():
     assert dropped == 1
     assert [(r["user_id"], r["signup_date"].day) for r in kept.to_pylist()] == [("u2", 1), ("u1", 1)]
     assert kept.schema == SILVER_SCHEMAS["silver_users"]
+
+
+def test_fast_and_exact_timestamp_parsers_agree():
+    from beam_pipelines.validate import parse_timestamps_exact
+
+    values = [
+        "2026-11-01T10:00:00Z",
+        "2026-11-01 10:00:00.123456789+05:30",
+        "2026-11-01T10:00:00.1234567891Z",  # 10 digits: exact path
+        "2026-11-01T10:00:00z",
+        "1969-12-31T23:59:59.9995Z",  # before the epoch: truncation is a floor
+        "1200-01-01T00:00:00Z",  # outside Arrow's ns range: exact path for the batch
+        "2026-02-30T00:00:00Z",
+        "2026-11-01T23:59:60Z",
+        "2026-11-01T10:00:00+24:00",
+        "1793523600000",
+        "",
+        None,
+    ]
+    for chunk in (values, values[:5] + values[6:]):
+        arr = pa.array(chunk, pa.string())
+        fast_values, fast_ok = parse_timestamps(arr)
+        exact_values, exact_ok = parse_timestamps_exact(arr)
+        assert fast_ok.tolist() == exact_ok.tolist()
+        assert fast_values.tolist() == exact_values.tolist()

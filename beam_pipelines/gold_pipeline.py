@@ -33,6 +33,7 @@ from collections.abc import Sequence
 
 import apache_beam as beam
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import StandardOptions, TestOptions
 
 from beam_pipelines import catalog
@@ -40,6 +41,7 @@ from beam_pipelines.cli_support import OttArgumentParser, OttError, add_data_dir
 from beam_pipelines.marts import logic
 from beam_pipelines.marts.transforms import (
     DEFAULT_BUCKETS,
+    METRICS_NAMESPACE,
     BuildGoldMarts,
     CollectFrame,
     ReadSilverAudits,
@@ -92,21 +94,19 @@ def check_silver(data_dir: str) -> None:
 def build(pipeline: beam.Pipeline, data_dir: str, buckets: int = DEFAULT_BUCKETS) -> dict:
     """Add the whole gold stage to ``pipeline``; returns the write results per table."""
 
-    def table_glob(table: str) -> str:
-        return f"{catalog.silver_table_dir(data_dir, table)}/**.parquet"
+    def read(table: str, columns: tuple[str, ...]):
+        label = table.title().replace("_", "")
+        pattern = f"{catalog.silver_table_dir(data_dir, table)}/**.parquet"
+        return pipeline | f"Read{label}" >> ReadSilverFrames(pattern, columns, counter=f"{table}_rows_read")
 
     def dimension(table: str, columns: tuple[str, ...]):
-        return (
-            pipeline
-            | f"Read{table.title().replace('_', '')}" >> ReadSilverFrames(table_glob(table), columns)
-            | f"Collect{table.title().replace('_', '')}" >> CollectFrame(columns, TABLE_KEYS[table])
-        )
+        label = table.title().replace("_", "")
+        return read(table, columns) | f"Collect{label}" >> CollectFrame(columns, TABLE_KEYS[table])
 
     inputs = {
-        "sessions": pipeline | "ReadSessions" >> ReadSilverFrames(table_glob("silver_sessions"), logic.SESSION_COLUMNS),
-        "ad_events": pipeline | "ReadAdEvents" >> ReadSilverFrames(table_glob("silver_ad_events"), logic.AD_COLUMNS),
-        "playback_events": pipeline
-        | "ReadPlaybackEvents" >> ReadSilverFrames(table_glob("silver_playback_events"), logic.PLAYBACK_COLUMNS),
+        "sessions": read("silver_sessions", logic.SESSION_COLUMNS),
+        "ad_events": read("silver_ad_events", logic.AD_COLUMNS),
+        "playback_events": read("silver_playback_events", logic.PLAYBACK_COLUMNS),
         "users": dimension("silver_users", logic.USER_COLUMNS),
         "content": dimension("silver_content", logic.CONTENT_COLUMNS),
         "campaigns": dimension("silver_campaigns", logic.CAMPAIGN_COLUMNS),
@@ -146,7 +146,18 @@ def run(argv: Sequence[str] | None = None) -> None:
         log.info("dry run: %s job built, nothing submitted", options.view_as(StandardOptions).runner)
         return
     result.wait_until_finish()
+    log_counters(result)
     log.info("gold marts written under %s", catalog.gold_table_dir(data_dir, ""))
+
+
+def log_counters(result) -> None:
+    """Log the stage's counters (rows read, duplicates left out, rows per mart)."""
+    try:
+        counters = result.metrics().query(MetricsFilter().with_namespace(METRICS_NAMESPACE))["counters"]
+    except (AttributeError, NotImplementedError):  # some runners do not report metrics
+        return
+    for counter in sorted(counters, key=lambda c: c.key.metric.name):
+        log.info("%s = %d", counter.key.metric.name, counter.committed or counter.attempted or 0)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -35,7 +35,6 @@ from apache_beam.io.filesystems import FileSystems
 
 from beam_pipelines.schema import GOLD_SCHEMAS, TABLE_KEYS, TS
 
-EPOCH = np.datetime64("1970-01-01", "D")
 _PARTITION_RE = re.compile(r"/(dt|event_date)=(\d{4}-\d{2}-\d{2})/")
 
 # ------------------------------------------------------------------ reading silver

@@ -24,6 +24,7 @@ from collections.abc import Callable, Sequence
 import apache_beam as beam
 import pandas as pd
 from apache_beam.io.filesystems import FileSystems
+from apache_beam.metrics import Metrics
 from apache_beam.pvalue import AsSingleton, TaggedOutput
 
 from beam_pipelines import catalog
@@ -44,17 +45,34 @@ from beam_pipelines.marts.frames import (
 # Hash buckets of the per-user / per-event_id steps: enough to keep a few workers busy;
 # raise it on Dataflow (each bucket is one pandas job, so very many small ones cost overhead).
 DEFAULT_BUCKETS = 4
+METRICS_NAMESPACE = "ott.gold"
 
 # ------------------------------------------------------------------ reading
+
+
+class _ReadParquetFn(beam.DoFn):
+    """A Parquet path → normalised frames, counting the rows read (never silently zero)."""
+
+    def __init__(self, columns: tuple[str, ...], counter: str):
+        self._columns, self._counter_name = columns, counter
+
+    def setup(self):
+        self._rows = Metrics.counter(METRICS_NAMESPACE, self._counter_name)
+
+    def process(self, path: str):
+        for frame in read_parquet_frames(path, self._columns):
+            self._rows.inc(len(frame))
+            yield frame
 
 
 class ReadSilverFrames(beam.PTransform):
     """A silver table's Parquet files (glob, matched at run time) → frames of ``columns``."""
 
-    def __init__(self, pattern: str, columns: Sequence[str]):
+    def __init__(self, pattern: str, columns: Sequence[str], counter: str = "rows_read"):
         super().__init__()
         self._pattern = pattern
         self._columns = tuple(columns)
+        self._counter = counter
 
     def expand(self, pbegin):
         return (
@@ -62,7 +80,7 @@ class ReadSilverFrames(beam.PTransform):
             | "Pattern" >> beam.Create([self._pattern])
             | "MatchFiles" >> beam.FlatMap(match_paths)
             | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadBatches" >> beam.FlatMap(read_parquet_frames, columns=self._columns)
+            | "ReadBatches" >> beam.ParDo(_ReadParquetFn(self._columns, self._counter))
         )
 
 
@@ -178,12 +196,16 @@ class SummariseUsers(beam.PTransform):
 class _DropDuplicatesFn(beam.DoFn):
     """(bucket, [event frames]) → kept-event partials (main) + per-dt duplicate counts."""
 
-    def __init__(self, partials: Callable[[pd.DataFrame], pd.DataFrame] | None):
-        self._partials = partials
+    def __init__(self, partials: Callable[[pd.DataFrame], pd.DataFrame] | None, counter: str):
+        self._partials, self._counter_name = partials, counter
+
+    def setup(self):
+        self._dropped = Metrics.counter(METRICS_NAMESPACE, self._counter_name)
 
     def process(self, element):
         _, frames = element
         kept, counts = logic.drop_cross_partition_duplicates(pd.concat(list(frames), ignore_index=True))
+        self._dropped.inc(int(counts["cross_partition_duplicates"].sum()))
         if self._partials is not None:
             yield self._partials(kept)
         yield TaggedOutput("cross", counts)
@@ -196,17 +218,26 @@ class ResolveCrossPartitionDuplicates(beam.PTransform):
     ``partials`` reduces the surviving rows of a bucket (None: counts only).
     """
 
-    def __init__(self, columns: Sequence[str], partials=None, keys=(), measures=(), buckets: int = DEFAULT_BUCKETS):
+    def __init__(
+        self,
+        columns: Sequence[str],
+        partials=None,
+        keys=(),
+        measures=(),
+        buckets: int = DEFAULT_BUCKETS,
+        counter: str = "cross_partition_duplicates",
+    ):
         super().__init__()
         self._columns, self._partials = list(columns), partials
         self._keys, self._measures, self._buckets = keys, measures, buckets
+        self._counter = counter
 
     def expand(self, events):
         parts = (
             events
             | "BucketByEventId" >> beam.FlatMap(_bucket_rows, tuple(self._columns), "event_id", self._buckets)
             | "GroupBuckets" >> beam.GroupByKey()
-            | "DropDuplicates" >> beam.ParDo(_DropDuplicatesFn(self._partials)).with_outputs("cross", main="kept")
+            | "DropDuplicates" >> beam.ParDo(_DropDuplicatesFn(self._partials, self._counter)).with_outputs("cross", main="kept")
         )
         out = {"cross": parts.cross | "SumCross" >> beam.CombineGlobally(SumPartialsFn(logic.CROSS_KEYS, logic.CROSS_MEASURES))}
         if self._partials is not None:
@@ -340,10 +371,11 @@ class BuildGoldMarts(beam.PTransform):
         sums = inputs["sessions"] | "SummariseSessions" >> SummariseSessions()
         per_user = inputs["sessions"] | "SummariseUsers" >> SummariseUsers(users, content, self._buckets)
         ads = inputs["ad_events"] | "ResolveAdDuplicates" >> ResolveCrossPartitionDuplicates(
-            logic.AD_COLUMNS, logic.ad_partials, logic.AD_KEYS, logic.AD_MEASURES, self._buckets
+            logic.AD_COLUMNS, logic.ad_partials, logic.AD_KEYS, logic.AD_MEASURES, self._buckets,
+            counter="ad_events_cross_partition_duplicates",
         )
         playback = inputs["playback_events"] | "ResolvePlaybackDuplicates" >> ResolveCrossPartitionDuplicates(
-            logic.PLAYBACK_COLUMNS, buckets=self._buckets
+            logic.PLAYBACK_COLUMNS, buckets=self._buckets, counter="playback_events_cross_partition_duplicates"
         )
         ads_daily = p | "BuildAdsDaily" >> BuildAdsDaily(ads["kept"], campaigns)
         return {
@@ -372,6 +404,7 @@ class BuildGoldMarts(beam.PTransform):
 def write_gold_table(frame: pd.DataFrame, data_dir: str, table: str) -> str:
     """Write one finished mart as Parquet + JSON lines (each file atomically); return the table."""
     arrow = to_gold_table(frame, table)
+    Metrics.counter(METRICS_NAMESPACE, f"{table}_rows").inc(arrow.num_rows)
     write_atomically(f"{catalog.gold_table_dir(data_dir, table)}/part-00000.parquet", parquet_bytes(arrow))
     write_atomically(catalog.gold_jsonl_file(data_dir, table), jsonl_bytes(arrow))
     return table

@@ -121,7 +121,8 @@ stop_airflow() {
 start_component() {  # start_component NAME ARGS... : one Airflow component in its own process group
   local name="$1"
   shift
-  "$VENV_BIN/airflow" "$@" > "$AIRFLOW_HOME/logs/$name.out" 2>&1 &
+  # stdin from /dev/null: a background process group reading the terminal would be stopped.
+  "$VENV_BIN/airflow" "$@" < /dev/null > "$AIRFLOW_HOME/logs/$name.out" 2>&1 &
   AIRFLOW_PIDS+=("$!")
   log "started airflow $* (pid $!, output in $AIRFLOW_HOME/logs/$name.out)"
 }

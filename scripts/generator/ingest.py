@@ -126,7 +126,7 @@ class _PlaybackRows:
     def __init__(self, dims: Dims, ev: sim.DayEvents, ymd: str, rng: np.random.Generator):
         pb, ss = ev.playback, ev.sessions
         n = len(pb["ts"])
-        order = np.lexsort((pb["etype"], pb["ts"]))
+        order = np.argsort((pb["ts"] << 4) | pb["etype"], kind="stable")
         self.pb = {k: v[order] for k, v in pb.items()}
         self.ms = self.pb["ts"]
         self.n, self.ymd = n, ymd
@@ -207,7 +207,7 @@ class _AdRows:
 
 def _ad_cells(dims: Dims, ev: sim.DayEvents, ymd: str, rng: np.random.Generator) -> tuple[_Cells, np.ndarray, dict]:
     ad = ev.ads
-    order = np.lexsort((ad["etype"], ad["ts"]))
+    order = np.argsort((ad["ts"] << 4) | ad["etype"], kind="stable")
     ad = {k: v[order] for k, v in ad.items()}
     n = len(ad["ts"])
     pl_vocab, pl_n = _spellings(AD_PLACEMENTS)
@@ -372,7 +372,8 @@ def ingest_dataset(dataset: str, dims: Dims, rows_: "_PlaybackRows | _AdRows", m
     assert len(lines_clean) + len(lines_extra) == n_lines
 
     reasons = PLAYBACK_REASONS if dataset == "playback_events" else AD_REASONS
-    order = np.lexsort((np.arange(len(all_dt)), all_key, all_dt))
+    # file order: dt, then arrival key (within [dt 00:00, dt+1 00:10)), then row number
+    order = np.argsort((all_dt << 32) | (all_key - all_dt * MS_PER_DAY), kind="stable")
     sorted_dt = all_dt[order]
     sorted_line = line_of[order]
     out = {}

@@ -188,7 +188,8 @@ def simulate_day(dims: Dims, day: int, n_sessions: int, rng: np.random.Generator
     kind = np.concatenate(kinds)
     sess_t = np.concatenate(sess)
     t = np.concatenate(t)
-    order = np.lexsort((kind, t, sess_t))
+    # one int64 key (session, playback ms, kind) sorts faster than a 3-key lexsort
+    order = np.argsort((sess_t << 36) | (t << 4) | kind, kind="stable")
     kind, sess_t, t = kind[order], sess_t[order], t[order]
     m = len(kind)
 

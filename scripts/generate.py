@@ -68,7 +68,8 @@ class GenerateStats:
 
 
 def build_parser() -> OttArgumentParser:
-    p = OttArgumentParser(prog="ott generate", description="Write deterministic synthetic bronze CSV and its manifest.")
+    p = OttArgumentParser(prog="ott generate", description="Write deterministic synthetic bronze CSV and its manifest.",
+                          epilog="Same arguments → byte-identical bronze. Details: docs/generator.md")
     add_data_dir(p)
     p.add_argument("--seed", type=int, default=51, help="random seed (default: %(default)s)")
     p.add_argument("--start-date", default=DEFAULT_START, help="first generation day, YYYY-MM-DD (default: %(default)s)")
@@ -87,6 +88,8 @@ def build_parser() -> OttArgumentParser:
 
 def parse_config(argv: Sequence[str] | None) -> GenerateConfig:
     a = build_parser().parse_args(argv)
+    if "://" in a.data_dir:
+        raise OttError(f"--data-dir must be a local folder for ott generate (got {a.data_dir}); copy bronze up afterwards")
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", a.start_date):
         raise OttError(f"--start-date must be YYYY-MM-DD, got {a.start_date!r}")
     try:

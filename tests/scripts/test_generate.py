@@ -387,6 +387,7 @@ def test_switching_users_on_existing_bronze_needs_clean(tmp_path, small_bronze):
     (["--events-per-day", "0"], "--events-per-day"),
     (["--days", "many"], "--days"),
     (["--bogus"], "unrecognized"),
+    (["--workers", "0"], "--workers"),
 ])
 def test_bad_flags_get_a_one_line_error(ott_bin, tmp_path, flags, needle):
     result = subprocess.run([ott_bin, "generate", "--data-dir", str(tmp_path), *flags],

@@ -98,6 +98,8 @@ _PLAIN_ISO = (
     r"(?:Z|[+-](?:[01]\d|2[0-3]):[0-5]\d)$"
 )
 _NS_PER_MS = 1_000_000
+_YMD = ((0, 4), (5, 7), (8, 10))
+_PLAIN_INT = r"^\d{1,18}$"
 
 
 def parse_timestamps(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
@@ -106,15 +108,18 @@ def parse_timestamps(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     ISO-8601 ``YYYY-MM-DD(T| )HH:MM:SS[.digits](Z|z|±HH:MM)`` (digits beyond the
     millisecond truncated) or all-digit epoch milliseconds. null/invalid → ok False.
     """
-    plain = pc.fill_null(pc.match_substring_regex(arr, _PLAIN_ISO), False)
+    plain_np = _np(pc.match_substring_regex(arr, _PLAIN_ISO))
+    # impossible dates (2026-02-30) and years outside Arrow's ns range go the exact way
+    y, mo, d = (_ints(pc.if_else(pa.array(plain_np), pc.utf8_slice_codeunits(arr, a, b), "0")) for a, b in _YMD)
+    plain_np &= _valid_date_parts(y, mo, d) & (y >= 1678) & (y <= 2261)
+    plain = pa.array(plain_np)
     try:
         ns = pc.cast(pc.if_else(plain, arr, "1970-01-01T00:00:00Z"), pa.timestamp("ns", "UTC"))
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):  # e.g. 2026-02-30, year 1200
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
         return parse_timestamps_exact(arr)
-    plain_np = plain.to_numpy(zero_copy_only=False)
     values = np.floor_divide(ns.cast(pa.int64()).to_numpy(zero_copy_only=False), _NS_PER_MS)
     ok = plain_np.copy()
-    rest = np.flatnonzero(~plain_np & pc.is_valid(arr).to_numpy(zero_copy_only=False))
+    rest = np.flatnonzero(~plain_np & _np(pc.is_valid(arr)))
     if len(rest):
         rest_values, rest_ok = parse_timestamps_exact(arr.take(pa.array(rest)))
         values[rest], ok[rest] = rest_values, rest_ok
@@ -144,18 +149,28 @@ def parse_timestamps_exact(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 def parse_integers(arr: pa.Array, min_value: int | None, max_value: int | None) -> tuple[np.ndarray, np.ndarray]:
     """``^[+-]?\\d+$`` within [min, max] → (int64 values, ok mask); null → ok False."""
+    plain = _np(pc.match_substring_regex(arr, _PLAIN_INT))  # the common case: bare digits
+    values = pc.cast(pc.if_else(pa.array(plain), arr, "0"), pa.int64()).to_numpy(zero_copy_only=False).copy()
+    ok = plain.copy()
+    rest = np.flatnonzero(~plain & _np(pc.is_valid(arr)))
+    if len(rest):
+        values[rest], ok[rest] = _parse_integers_exact(arr.take(pa.array(rest)))
+    if min_value is not None:
+        ok &= values >= min_value
+    if max_value is not None:
+        ok &= values <= max_value
+    return values, ok
+
+
+def _parse_integers_exact(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
+    """Signs, leading zeros, overlong digit strings: (values, well-formed and fits int64)."""
     form = pc.fill_null(pc.match_substring_regex(arr, _INTEGER), False)
     # Leading zeros and "+" carry no value; drop them so the digit count means magnitude.
     canon = pc.replace_substring_regex(pc.if_else(form, arr, "0"), r"^\+?(-?)0*(\d)", r"\1\2")
     fits = pc.less_equal(pc.utf8_length(pc.replace_substring(canon, "-", "")), _INT64_DIGITS)
     ok_form = pc.and_(form, fits).to_numpy(zero_copy_only=False)
     values = pc.cast(pc.if_else(pa.array(ok_form), canon, "0"), pa.int64()).to_numpy(zero_copy_only=False)
-    ok = ok_form.copy()
-    if min_value is not None:
-        ok &= values >= min_value
-    if max_value is not None:
-        ok &= values <= max_value
-    return values, ok
+    return values, ok_form
 
 
 def parse_positive_decimals(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:

@@ -253,3 +253,10 @@ def test_fast_and_exact_timestamp_parsers_agree():
         exact_values, exact_ok = parse_timestamps_exact(arr)
         assert fast_ok.tolist() == exact_ok.tolist()
         assert fast_values.tolist() == exact_values.tolist()
+
+
+def test_integer_fast_path_agrees_with_exact_forms():
+    mixed = pa.array(["5", "+5", "-0", "007", "000000000000000000000012", "123456789012345678", "1234567890123456789", None, "x"])
+    values, ok = parse_integers(mixed, None, None)
+    assert ok.tolist() == [True, True, True, True, True, True, False, False, False]
+    assert values[:6].tolist() == [5, 5, 0, 7, 12, 123456789012345678]

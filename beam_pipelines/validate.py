@@ -51,7 +51,7 @@ _DATE = r"^(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})$"
 _EPOCH_MS = r"^\d{1,15}$"  # 15 digits reach year 33658; longer is no timestamp
 _INTEGER = r"^[+-]?\d+$"
 _DECIMAL = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
-_INT64_DIGITS = 18  # at most 18 significant digits always fit in int64
+_INT64_MAX_DIGITS = "9223372036854775807"  # 19 digits; "-…808" is left out (it is no metric)
 
 
 # ------------------------------------------------------------------ parsers
@@ -167,7 +167,12 @@ def _parse_integers_exact(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     form = pc.fill_null(pc.match_substring_regex(arr, _INTEGER), False)
     # Leading zeros and "+" carry no value; drop them so the digit count means magnitude.
     canon = pc.replace_substring_regex(pc.if_else(form, arr, "0"), r"^\+?(-?)0*(\d)", r"\1\2")
-    fits = pc.less_equal(pc.utf8_length(pc.replace_substring(canon, "-", "")), _INT64_DIGITS)
+    digits = pc.replace_substring(canon, "-", "")
+    length = pc.utf8_length(digits)
+    fits = pc.or_(
+        pc.less(length, len(_INT64_MAX_DIGITS)),
+        pc.and_(pc.equal(length, len(_INT64_MAX_DIGITS)), pc.less_equal(digits, _INT64_MAX_DIGITS)),
+    )
     ok_form = pc.and_(form, fits).to_numpy(zero_copy_only=False)
     values = pc.cast(pc.if_else(pa.array(ok_form), canon, "0"), pa.int64()).to_numpy(zero_copy_only=False)
     return values, ok_form

@@ -266,8 +266,9 @@ def write_atomic(path: str, payload: bytes | list) -> None:
                 raise
     try:
         with os.fdopen(fd, "wb") as fh:
-            for chunk in payload if isinstance(payload, list) else [payload]:
-                fh.write(chunk)
+            # one write: a day's file is a few thousand slices, and one join is cheaper
+            # than a system call per slice
+            fh.write(b"".join(payload) if isinstance(payload, list) else payload)
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -60,7 +60,8 @@ def normalise_arrow(table: pa.Table, columns: Sequence[str], path: str = "") -> 
             found = dict(_PARTITION_RE.findall(path))
             if name not in found:
                 raise KeyError(f"column {name!r} missing from {path or 'input'}")
-            col = pa.array([np.datetime64(found[name], "D")] * table.num_rows, pa.date32())
+            day = np.datetime64(found[name], "D").astype("int64")
+            col = pa.array(np.full(table.num_rows, day, dtype=np.int32)).cast(pa.date32())
         if pa.types.is_date(col.type):
             col = col.cast(pa.date32()).cast(pa.int32())
         elif pa.types.is_timestamp(col.type):

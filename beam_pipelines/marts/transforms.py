@@ -29,6 +29,7 @@ from apache_beam.pvalue import AsSingleton, TaggedOutput
 
 from beam_pipelines import catalog
 from beam_pipelines.marts import logic
+from beam_pipelines.schema import DIM_DATASETS, EVENT_DATASETS
 from beam_pipelines.marts.frames import (
     CollectSortedValuesFn,
     ConcatFramesFn,
@@ -94,8 +95,10 @@ class ReadSilverAudits(beam.PTransform):
 
     def __init__(self, data_dir: str):
         super().__init__()
-        audit_root = catalog.silver_audit_file(data_dir, "x").rsplit("/", 1)[0]
-        self._patterns = [f"{audit_root}/*.json", f"{audit_root}/*/dt=*.json"]
+        # only the audits of the five datasets: other files silver may keep there are not rows
+        self._patterns = [catalog.silver_audit_file(data_dir, ds) for ds in DIM_DATASETS] + [
+            catalog.silver_audit_file(data_dir, ds, "*") for ds in EVENT_DATASETS
+        ]
 
     def expand(self, pbegin):
         return (

@@ -74,7 +74,7 @@ PARAMS = {
     "users": Param(None, type=["null", "integer"], minimum=1, title="Users (scale)",
                    description="Size of the user base; empty = the generator's default."),
     "events_per_day": Param(None, type=["null", "integer"], minimum=1, title="Events per day (scale)",
-                            description="Playback events generated per day; empty = the generator's default."),
+                            description="Events generated per day (playback + ads); empty = the generator's default."),
     "defect_rate": Param(None, type=["null", "number"], minimum=0, maximum=0.5, title="Injected defect rate",
                          description="Share of defective bronze rows; empty = the generator's default."),
     "max_quarantine_rate": Param(0.05, type="number", minimum=0, maximum=1, title="Quality gate threshold",

@@ -91,8 +91,10 @@ def test_trigger_through_the_rest_api_and_stop_cleanly(tmp_path):
             [str(REPO_ROOT / "run_pipeline.sh"), "airflow"], env=env, stdout=sink, stderr=subprocess.STDOUT
         )
     try:
-        wait_for("the API server", lambda: request(f"{base}/api/v2/monitor/health"), STARTUP_TIMEOUT_S, script, output)
-        assert f"login: {USER} / {PASSWORD}" in output.read_text()
+        # The script prints the address and login once its own health probe has passed.
+        wait_for("the 'Airflow is up' line", lambda: "Airflow is up" in output.read_text(), STARTUP_TIMEOUT_S, script, output)
+        assert f"{base}   (login: {USER} / {PASSWORD})" in output.read_text()
+        assert request(f"{base}/api/v2/monitor/health")["metadatabase"]["status"] == "healthy"
         token = request(f"{base}/auth/token", "POST", {"username": USER, "password": PASSWORD})["access_token"]
         dag = wait_for(
             "the DAG to be parsed",

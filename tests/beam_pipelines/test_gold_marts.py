@@ -14,7 +14,7 @@ import apache_beam as beam
 import numpy as np
 import pandas as pd
 import pytest
-from apache_beam.testing.test_pipeline import TestPipeline
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that
 
 from beam_pipelines.marts import logic
@@ -70,7 +70,7 @@ def run_marts(expected: dict[str, list[dict]], buckets: int = 3, **silver) -> No
         "playback_events": "silver_playback_events",
     }
     dims = {"users": "silver_users", "content": "silver_content", "campaigns": "silver_campaigns"}
-    with TestPipeline() as p:
+    with BeamTestPipeline() as p:
         inputs = {}
         for name, table in tables.items():
             rows = list(silver.get(name, ()))

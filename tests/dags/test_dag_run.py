@@ -9,7 +9,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import DAG_ID, EXPECTED_TASKS, VENV_BIN, task_states
+from airflow_support import DAG_ID, EXPECTED_TASKS, VENV_BIN, task_states
 
 from beam_pipelines import catalog
 

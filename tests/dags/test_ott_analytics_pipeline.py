@@ -11,7 +11,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import DAG_ID, DAGS_FOLDER, EXPECTED_TASKS, REPO_ROOT
+from airflow_support import DAG_ID, DAGS_FOLDER, EXPECTED_TASKS, REPO_ROOT
 
 BEAM_TASKS = ("build_silver", "build_gold")
 GATES = ("check_quality_gate", "run_sql_data_tests")  # deterministic failures: no retries

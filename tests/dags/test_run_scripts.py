@@ -11,7 +11,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from conftest import REPO_ROOT
+from airflow_support import REPO_ROOT
 
 from scripts.cli import COMMANDS
 from scripts.run_all import GENERATOR_FLAGS, STEPS

@@ -16,7 +16,7 @@ import urllib.request
 from pathlib import Path
 
 import pytest
-from conftest import DAG_ID, REPO_ROOT, airflow_settings
+from airflow_support import DAG_ID, REPO_ROOT, airflow_settings
 
 from beam_pipelines import catalog
 

@@ -43,9 +43,9 @@ from beam_pipelines.marts.transforms import (
     DEFAULT_BUCKETS,
     METRICS_NAMESPACE,
     BuildGoldMarts,
-    CollectFrame,
+    ReadDimensions,
     ReadSilverAudits,
-    ReadSilverFrames,
+    ReadSilverTables,
     WriteGoldTable,
 )
 from beam_pipelines.options import make_pipeline, pipeline_options
@@ -94,24 +94,32 @@ def check_silver(data_dir: str) -> None:
 def build(pipeline: beam.Pipeline, data_dir: str, buckets: int = DEFAULT_BUCKETS) -> dict:
     """Add the whole gold stage to ``pipeline``; returns the write results per table."""
 
-    def read(table: str, columns: tuple[str, ...]):
-        label = table.title().replace("_", "")
-        pattern = f"{catalog.silver_table_dir(data_dir, table)}/**.parquet"
-        return pipeline | f"Read{label}" >> ReadSilverFrames(pattern, columns, counter=f"{table}_rows_read")
+    def pattern(table: str) -> str:
+        return f"{catalog.silver_table_dir(data_dir, table)}/**.parquet"
 
-    def dimension(table: str, columns: tuple[str, ...]):
-        label = table.title().replace("_", "")
-        return read(table, columns) | f"Collect{label}" >> CollectFrame(columns, TABLE_KEYS[table])
-
-    inputs = {
-        "sessions": read("silver_sessions", logic.SESSION_COLUMNS),
-        "ad_events": read("silver_ad_events", logic.AD_COLUMNS),
-        "playback_events": read("silver_playback_events", logic.PLAYBACK_COLUMNS),
-        "users": dimension("silver_users", logic.USER_COLUMNS),
-        "content": dimension("silver_content", logic.CONTENT_COLUMNS),
-        "campaigns": dimension("silver_campaigns", logic.CAMPAIGN_COLUMNS),
-        "audits": pipeline | "ReadAudits" >> ReadSilverAudits(data_dir),
-    }
+    # one file match + Reshuffle + read step for the three event tables, one for the
+    # dimensions: each extra transform costs the runner more than reading these tables
+    events = pipeline | "ReadSilverEvents" >> ReadSilverTables(
+        {
+            name: (pattern(table), columns, f"{table}_rows_read")
+            for name, table, columns in (
+                ("sessions", "silver_sessions", logic.SESSION_COLUMNS),
+                ("ad_events", "silver_ad_events", logic.AD_COLUMNS),
+                ("playback_events", "silver_playback_events", logic.PLAYBACK_COLUMNS),
+            )
+        }
+    )
+    dimensions = pipeline | "ReadSilverDimensions" >> ReadDimensions(
+        {
+            name: (pattern(table), columns, TABLE_KEYS[table], f"{table}_rows_read")
+            for name, table, columns in (
+                ("users", "silver_users", logic.USER_COLUMNS),
+                ("content", "silver_content", logic.CONTENT_COLUMNS),
+                ("campaigns", "silver_campaigns", logic.CAMPAIGN_COLUMNS),
+            )
+        }
+    )
+    inputs = {**events, **dimensions, "audits": pipeline | "ReadAudits" >> ReadSilverAudits(data_dir)}
     marts = inputs | "BuildGoldMarts" >> BuildGoldMarts(buckets)
     return {
         table: marts[table] | f"Write{table.title().replace('_', '')}" >> WriteGoldTable(data_dir, table)

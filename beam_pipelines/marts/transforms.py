@@ -3,35 +3,37 @@
 Element shapes (frames use the encoding of :mod:`beam_pipelines.marts.frames`):
 
 - silver inputs: ``PCollection[pandas.DataFrame]``, one element per Parquet record
-  batch (:class:`ReadSilverFrames`), or literal frames in tests;
+  batch (:class:`ReadSilverTables`), or literal frames in tests; dimensions one frame
+  each (:class:`ReadDimensions`);
 - audits: ``PCollection[dict]``, one gold_data_quality row per silver audit file;
-- each ``Build<Mart>`` returns a ``PCollection`` holding exactly one
+- :class:`BuildGoldMarts` returns, per gold table, a ``PCollection`` holding exactly one
   ``pandas.DataFrame``: the finished mart, still in the internal encoding;
 - :class:`WriteGoldTable` turns that frame into ``gold/<table>/part-00000.parquet``
   and ``gold/<table>.jsonl``.
 
-Additive metrics travel as per-batch partial frames combined with
-:class:`~beam_pipelines.marts.frames.SumPartialsFn` (lifted before the shuffle).
-Non-additive ones — distinct users, favourite genre, binges, retention, cross-partition
-duplicates — are computed per stable hash bucket of their key after one
-``GroupByKey``, and percentiles per (date, device) from sorted value arrays.
+The graph is kept small on purpose (the runner pays per transform and per stage):
+sessions (by user_id), ad and playback events (by event_id) are split into stable hash
+buckets and meet in ONE ``GroupByKey``; each bucket becomes a dict of small frames —
+additive partials, per-user rows, QoE values, cross-partition duplicate counts — and
+ONE lifted ``CombineGlobally`` (:class:`MergeFramesFn`) merges them; one step then
+builds all nine marts from the merged frames and the dimensions (side inputs).
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Iterator, Sequence
 
 import apache_beam as beam
+import numpy as np
 import pandas as pd
 from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics import Metrics
-from apache_beam.pvalue import AsSingleton, TaggedOutput
+from apache_beam.pvalue import AsList, AsSingleton, TaggedOutput
 
 from beam_pipelines import catalog
 from beam_pipelines.marts import logic
-from beam_pipelines.schema import DIM_DATASETS, EVENT_DATASETS
+from beam_pipelines.schema import DIM_DATASETS, EVENT_DATASETS, GOLD_TABLES
 from beam_pipelines.marts.frames import (
-    CollectSortedValuesFn,
     ConcatFramesFn,
     SumPartialsFn,
     jsonl_bytes,
@@ -125,236 +127,235 @@ class CollectFrame(beam.PTransform):
         return frames | "Concat" >> _single_frame(self._columns, self._keys)
 
 
-# ------------------------------------------------------------------ shared stages
+# ------------------------------------------------------------------ reading many tables at once
 
 
-def _bucket_rows(frame: pd.DataFrame, columns: tuple[str, ...], key: str, buckets: int):
-    """Keep ``columns`` (less to shuffle) and split the rows by the hash bucket of ``key``."""
-    return split_by_bucket(frame[list(columns)], key, buckets)
+class _ReadTaggedFn(beam.DoFn):
+    """``(name, path)`` → the file's normalised frames, on the output tagged ``name``."""
 
+    def __init__(self, tables: dict[str, tuple[tuple[str, ...], str]]):
+        self._tables = tables  # name -> (columns, counter)
 
-class SummariseSessions(beam.PTransform):
-    """Session batches → {content_sums, qoe_sums, qoe_stats}: one frame each."""
+    def setup(self):
+        self._rows = {name: Metrics.counter(METRICS_NAMESPACE, counter) for name, (_, counter) in self._tables.items()}
 
-    def expand(self, sessions):
-        content_sums = (
-            sessions
-            | "ContentPartials" >> beam.Map(logic.content_partials)
-            | "SumContent" >> beam.CombineGlobally(SumPartialsFn(logic.CONTENT_KEYS, logic.CONTENT_MEASURES))
-        )
-        qoe_sums = (
-            sessions
-            | "QoePartials" >> beam.Map(logic.qoe_partials)
-            | "SumQoe" >> beam.CombineGlobally(SumPartialsFn(logic.QOE_KEYS, logic.QOE_MEASURES))
-        )
-        qoe_stats = (
-            sessions
-            | "QoeValues" >> beam.FlatMap(logic.qoe_values)
-            | "CollectValues" >> beam.CombinePerKey(CollectSortedValuesFn(width=2))
-            | "ValueStats" >> beam.MapTuple(logic.qoe_value_stats)
-            | "StatsFrame" >> _single_frame(logic.QOE_STAT_COLUMNS, logic.QOE_KEYS)
-        )
-        return {"content_sums": content_sums, "qoe_sums": qoe_sums, "qoe_stats": qoe_stats}
-
-
-class _SummariseUserBucketFn(beam.DoFn):
-    """(bucket, [session frames]) → engagement frame (main) + tagged additive partials."""
-
-    def process(self, element, users: pd.DataFrame, content: pd.DataFrame):
-        _, frames = element
-        parts = logic.summarise_user_bucket(pd.concat(list(frames), ignore_index=True), users, content)
-        yield parts.pop("engagement")
-        for name, frame in parts.items():
+    def process(self, element):
+        name, path = element
+        for frame in read_parquet_frames(path, self._tables[name][0]):
+            self._rows[name].inc(len(frame))
             yield TaggedOutput(name, frame)
 
 
-class SummariseUsers(beam.PTransform):
-    """Session batches → per-user engagement and distinct-user counts, via user_id buckets.
+class ReadSilverTables(beam.PTransform):
+    """Several silver tables through one file match, one ``Reshuffle`` and one reading step.
 
-    Output: {engagement, content_viewers, genre_viewers, active_users, retained}.
+    ``tables``: {name: (glob pattern, columns, counter)}. Output: {name: PCollection of
+    frames}, as :class:`ReadSilverFrames` would give for each table (one graph instead
+    of one per table: every transform costs the runner a fixed overhead).
     """
 
-    def __init__(self, users, content, buckets: int = DEFAULT_BUCKETS):
+    def __init__(self, tables: dict[str, tuple[str, Sequence[str], str]]):
         super().__init__()
-        self._users, self._content, self._buckets = users, content, buckets
-
-    def expand(self, sessions):
-        columns = tuple(logic.USER_SESSION_COLUMNS)
-        parts = (
-            sessions
-            | "BucketByUser" >> beam.FlatMap(_bucket_rows, columns, "user_id", self._buckets)
-            | "GroupBuckets" >> beam.GroupByKey()
-            | "SummariseBuckets"
-            >> beam.ParDo(_SummariseUserBucketFn(), AsSingleton(self._users), AsSingleton(self._content)).with_outputs(
-                *logic.USER_BUCKET_PARTIALS, main="engagement"
-            )
-        )
-        out = {"engagement": parts.engagement | "ConcatEngagement" >> _single_frame(logic.ENGAGEMENT_COLUMNS, ["user_id"])}
-        for name, (keys, measures) in logic.USER_BUCKET_PARTIALS.items():
-            label = name.title().replace("_", "")
-            out[name] = parts[name] | f"Sum{label}" >> beam.CombineGlobally(SumPartialsFn(keys, measures))
-        return out
-
-
-class _DropDuplicatesFn(beam.DoFn):
-    """(bucket, [event frames]) → kept-event partials (main) + per-dt duplicate counts."""
-
-    def __init__(self, partials: Callable[[pd.DataFrame], pd.DataFrame] | None, counter: str):
-        self._partials, self._counter_name = partials, counter
-
-    def setup(self):
-        self._dropped = Metrics.counter(METRICS_NAMESPACE, self._counter_name)
-
-    def process(self, element):
-        _, frames = element
-        kept, counts = logic.drop_cross_partition_duplicates(pd.concat(list(frames), ignore_index=True))
-        self._dropped.inc(int(counts["cross_partition_duplicates"].sum()))
-        if self._partials is not None:
-            yield self._partials(kept)
-        yield TaggedOutput("cross", counts)
-
-
-class ResolveCrossPartitionDuplicates(beam.PTransform):
-    """Event batches → {kept: partials of the surviving rows, cross: per-dt duplicate counts}.
-
-    All rows of an event_id meet in one event_id bucket, where the earliest dt wins.
-    ``partials`` reduces the surviving rows of a bucket (None: counts only).
-    """
-
-    def __init__(
-        self,
-        columns: Sequence[str],
-        partials=None,
-        keys=(),
-        measures=(),
-        buckets: int = DEFAULT_BUCKETS,
-        counter: str = "cross_partition_duplicates",
-    ):
-        super().__init__()
-        self._columns, self._partials = list(columns), partials
-        self._keys, self._measures, self._buckets = keys, measures, buckets
-        self._counter = counter
-
-    def expand(self, events):
-        parts = (
-            events
-            | "BucketByEventId" >> beam.FlatMap(_bucket_rows, tuple(self._columns), "event_id", self._buckets)
-            | "GroupBuckets" >> beam.GroupByKey()
-            | "DropDuplicates" >> beam.ParDo(_DropDuplicatesFn(self._partials, self._counter)).with_outputs("cross", main="kept")
-        )
-        out = {"cross": parts.cross | "SumCross" >> beam.CombineGlobally(SumPartialsFn(logic.CROSS_KEYS, logic.CROSS_MEASURES))}
-        if self._partials is not None:
-            out["kept"] = parts.kept | "SumKept" >> beam.CombineGlobally(SumPartialsFn(self._keys, self._measures))
-        return out
-
-
-# ------------------------------------------------------------------ the marts
-
-
-class _FinishMart(beam.PTransform):
-    """Apply ``build(*frames)`` once to single-frame PCollections (side inputs)."""
-
-    def __init__(self, build: Callable[..., pd.DataFrame], inputs: Sequence, extra: Sequence = ()):
-        super().__init__()
-        self._build, self._inputs, self._extra = build, list(inputs), tuple(extra)
+        self._patterns = [(name, pattern) for name, (pattern, _, _) in tables.items()]
+        self._tables = {name: (tuple(columns), counter) for name, (_, columns, counter) in tables.items()}
 
     def expand(self, pbegin):
-        sides = [AsSingleton(p) for p in self._inputs]
-        build, extra = self._build, self._extra
-        return (
+        outputs = (
             pbegin
-            | "Once" >> beam.Create([None])
-            | "Build" >> beam.Map(lambda _, *frames: build(*frames, *extra), *sides)
+            | "Patterns" >> beam.Create(self._patterns)
+            | "MatchFiles" >> beam.FlatMapTuple(lambda name, pattern: [(name, path) for path in match_paths(pattern)])
+            | "SpreadFiles" >> beam.Reshuffle()
+            | "ReadBatches" >> beam.ParDo(_ReadTaggedFn(self._tables)).with_outputs(*self._tables)
         )
+        return {name: outputs[name] for name in self._tables}
 
 
-class BuildAdsDaily(_FinishMart):
-    """gold_ads_daily from deduplicated ad sums and campaigns."""
+class _ReadDimensionFn(beam.DoFn):
+    """``name`` → the whole (small) dimension table as one frame sorted by its keys."""
 
-    def __init__(self, ad_sums, campaigns):
-        super().__init__(logic.build_ads_daily, [ad_sums, campaigns])
+    def __init__(self, tables: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], str]]):
+        self._tables = tables  # name -> (pattern, columns, keys, counter)
 
+    def setup(self):
+        self._rows = {name: Metrics.counter(METRICS_NAMESPACE, t[3]) for name, t in self._tables.items()}
 
-class BuildDailyKpis(_FinishMart):
-    """gold_daily_kpis from content sums, active users, ads daily and users."""
-
-    def __init__(self, content_sums, active_users, ads_daily, users):
-        super().__init__(logic.build_daily_kpis, [content_sums, active_users, ads_daily, users])
-
-
-class BuildContentDaily(_FinishMart):
-    """gold_content_daily from content sums, distinct viewers and content."""
-
-    def __init__(self, content_sums, content_viewers, content):
-        super().__init__(logic.build_content_daily, [content_sums, content_viewers, content])
+    def process(self, name: str):
+        pattern, columns, keys, _ = self._tables[name]
+        frames = [frame for path in match_paths(pattern) for frame in read_parquet_frames(path, columns)]
+        self._rows[name].inc(sum(len(f) for f in frames))
+        yield TaggedOutput(name, ConcatFramesFn({c: "object" for c in columns}, keys).extract_output(frames))
 
 
-class BuildGenreDaily(_FinishMart):
-    """gold_genre_daily from content sums, distinct genre viewers and content."""
+class ReadDimensions(beam.PTransform):
+    """Small dimension tables → {name: PCollection holding one frame}, as :class:`CollectFrame` gives.
 
-    def __init__(self, content_sums, genre_viewers, content):
-        super().__init__(logic.build_genre_daily, [content_sums, genre_viewers, content])
+    ``tables``: {name: (glob pattern, columns, sort keys, counter)}. Each table is read
+    whole by one worker: dimensions are small, and a combine per table costs more.
+    """
 
-
-class BuildQoeDaily(_FinishMart):
-    """gold_qoe_daily from QoE sums and per-(date, device) value statistics."""
-
-    def __init__(self, qoe_sums, qoe_stats):
-        super().__init__(logic.build_qoe_daily, [qoe_sums, qoe_stats])
-
-
-class BuildUserEngagement(_FinishMart):
-    """gold_user_engagement from per-user rows and users."""
-
-    def __init__(self, engagement, users):
-        super().__init__(logic.build_user_engagement, [engagement, users])
-
-
-def _pacing(campaigns, ads_daily, content_sums):
-    return logic.build_campaign_pacing(campaigns, ads_daily, logic.data_window(content_sums, ads_daily))
-
-
-def _retention(retained, users, content_sums, ads_daily):
-    return logic.build_retention_cohorts(retained, users, logic.data_window(content_sums, ads_daily))
-
-
-def _quality(_, audits, playback_cross, ad_cross):
-    rows = pd.DataFrame(audits, columns=["dataset", "dt", *logic.AUDIT_COUNTS])
-    return logic.build_data_quality(rows, {"playback_events": playback_cross, "ad_events": ad_cross})
-
-
-class BuildCampaignPacing(_FinishMart):
-    """gold_campaign_pacing from campaigns and ads daily (last date from the data window)."""
-
-    def __init__(self, campaigns, ads_daily, content_sums):
-        super().__init__(_pacing, [campaigns, ads_daily, content_sums])
-
-
-class BuildRetentionCohorts(_FinishMart):
-    """gold_retention_cohorts from retained counts, users and the data window."""
-
-    def __init__(self, retained, users, content_sums, ads_daily):
-        super().__init__(_retention, [retained, users, content_sums, ads_daily])
-
-
-class BuildDataQuality(beam.PTransform):
-    """gold_data_quality from audit rows and the cross-partition duplicate counts."""
-
-    def __init__(self, playback_cross, ad_cross):
+    def __init__(self, tables: dict[str, tuple[str, Sequence[str], Sequence[str], str]]):
         super().__init__()
-        self._playback_cross, self._ad_cross = playback_cross, ad_cross
+        self._tables = {name: (pattern, tuple(cols), tuple(keys), counter) for name, (pattern, cols, keys, counter) in tables.items()}
 
-    def expand(self, audits):
-        return (
-            audits
-            | "CollectAudits" >> beam.combiners.ToList()
-            | "Build"
-            >> beam.Map(
-                lambda rows, playback, ads: _quality(None, rows, playback, ads),
-                AsSingleton(self._playback_cross),
-                AsSingleton(self._ad_cross),
-            )
+    def expand(self, pbegin):
+        outputs = (
+            pbegin
+            | "Names" >> beam.Create(list(self._tables))
+            | "ReadTables" >> beam.ParDo(_ReadDimensionFn(self._tables)).with_outputs(*self._tables)
         )
+        return {name: outputs[name] for name in self._tables}
+
+
+# ------------------------------------------------------------------ the shared shuffle
+#
+# Sessions (by user_id), ad events and playback events (by event_id) are split into
+# stable hash buckets, tagged with their kind and grouped by ONE GroupByKey; each
+# bucket is reduced to a dict of small frames (additive partials, per-user rows, QoE
+# values) and ONE lifted CombineGlobally merges those dicts. A few big stages instead
+# of dozens of small ones: the per-transform and per-stage costs of the runner were
+# most of the stage's time at 1M events.
+
+SESSIONS, AD_EVENTS, PLAYBACK_EVENTS = "sessions", "ad_events", "playback_events"
+
+QOE_VALUE_COLUMNS: dict[str, str] = {
+    "event_date": "int64",
+    "device_type": "str",
+    "startup_ms": "float64",
+    "avg_bitrate_kbps": "float64",
+}
+
+
+def _tag_buckets(frame: pd.DataFrame, kind: str, columns: tuple[str, ...], key: str, buckets: int):
+    for number, part in split_by_bucket(frame[list(columns)], key, buckets):
+        yield (kind, number), part
+
+
+class _QoeValuesFn(beam.CombineFn):
+    """QoE value rows → the per-(event_date, device_type) statistics frame (nearest-rank
+    percentiles over sorted startup values, bitrate sums over sorted values)."""
+
+    def create_accumulator(self):
+        return []
+
+    def add_input(self, accumulator, element):
+        accumulator.append(element)
+        return accumulator
+
+    def merge_accumulators(self, accumulators):
+        return [f for acc in accumulators for f in acc]
+
+    def compact(self, accumulator):
+        frames = [f for f in accumulator if len(f)]
+        return [pd.concat(frames, ignore_index=True)] if len(frames) > 1 else frames
+
+    def extract_output(self, accumulator) -> pd.DataFrame:
+        frames = [f for f in accumulator if len(f)]
+        stats = []
+        if frames:
+            values = pd.concat(frames, ignore_index=True)
+            for (day, device), group in values.groupby(["event_date", "device_type"], sort=True):
+                startup = np.sort(group["startup_ms"].dropna().to_numpy("int64"))
+                bitrate = np.sort(group["avg_bitrate_kbps"].dropna().to_numpy("float64"))
+                stats.append(logic.qoe_value_stats((int(day), str(device)), (startup, bitrate)))
+        return ConcatFramesFn(logic.QOE_STAT_COLUMNS, logic.QOE_KEYS).extract_output(stats)
+
+
+def _bucket_combiners() -> dict[str, beam.CombineFn]:
+    """Every frame a bucket emits → the CombineFn that merges it across buckets."""
+    combiners: dict[str, beam.CombineFn] = {
+        "content_sums": SumPartialsFn(logic.CONTENT_KEYS, logic.CONTENT_MEASURES),
+        "qoe_sums": SumPartialsFn(logic.QOE_KEYS, logic.QOE_MEASURES),
+        "qoe_stats": _QoeValuesFn(),
+        "engagement": ConcatFramesFn(logic.ENGAGEMENT_COLUMNS, ["user_id"]),
+        "ad_sums": SumPartialsFn(logic.AD_KEYS, logic.AD_MEASURES),
+        "ad_cross": SumPartialsFn(logic.CROSS_KEYS, logic.CROSS_MEASURES),
+        "playback_cross": SumPartialsFn(logic.CROSS_KEYS, logic.CROSS_MEASURES),
+    }
+    for name, (keys, measures) in logic.USER_BUCKET_PARTIALS.items():
+        combiners[name] = SumPartialsFn(keys, measures)
+    return combiners
+
+
+class MergeFramesFn(beam.CombineFn):
+    """Dicts {name: frame} → one dict {name: merged frame}, each name by its own CombineFn."""
+
+    def __init__(self, combiners: dict[str, beam.CombineFn]):
+        self._combiners = combiners
+
+    def create_accumulator(self):
+        return {name: fn.create_accumulator() for name, fn in self._combiners.items()}
+
+    def add_input(self, accumulator, element: dict):
+        for name, frame in element.items():
+            accumulator[name] = self._combiners[name].add_input(accumulator[name], frame)
+        return accumulator
+
+    def merge_accumulators(self, accumulators):
+        accumulators = list(accumulators)
+        return {
+            name: fn.merge_accumulators([acc[name] for acc in accumulators]) for name, fn in self._combiners.items()
+        }
+
+    def compact(self, accumulator):
+        return {name: fn.compact(accumulator[name]) for name, fn in self._combiners.items()}
+
+    def extract_output(self, accumulator) -> dict:
+        return {name: fn.extract_output(accumulator[name]) for name, fn in self._combiners.items()}
+
+
+def _qoe_value_rows(sessions: pd.DataFrame) -> pd.DataFrame:
+    plays = sessions[sessions["started"].to_numpy(bool)]
+    return plays[list(QOE_VALUE_COLUMNS)]
+
+
+class _SummariseBucketFn(beam.DoFn):
+    """((kind, bucket), [frames]) → {name: partial frame} for :class:`MergeFramesFn`."""
+
+    def setup(self):
+        self._dropped = {
+            kind: Metrics.counter(METRICS_NAMESPACE, f"{kind}_cross_partition_duplicates")
+            for kind in (AD_EVENTS, PLAYBACK_EVENTS)
+        }
+
+    def process(self, element, users: pd.DataFrame, content: pd.DataFrame):
+        (kind, _), frames = element
+        rows = pd.concat(list(frames), ignore_index=True)
+        if kind == SESSIONS:
+            parts = logic.summarise_user_bucket(rows[list(logic.USER_SESSION_COLUMNS)], users, content)
+            parts["content_sums"] = logic.content_partials(rows)
+            parts["qoe_sums"] = logic.qoe_partials(rows)
+            parts["qoe_stats"] = _qoe_value_rows(rows)
+            yield parts
+            return
+        kept, counts = logic.drop_cross_partition_duplicates(rows)
+        self._dropped[kind].inc(int(counts["cross_partition_duplicates"].sum()))
+        if kind == AD_EVENTS:
+            yield {"ad_sums": logic.ad_partials(kept), "ad_cross": counts}
+        else:
+            yield {"playback_cross": counts}
+
+
+def _finish(merged: dict, users, content, campaigns, audits) -> Iterator[TaggedOutput]:
+    """The merged partials and the dimensions → every mart, each on the output named after its table."""
+    content_sums = merged["content_sums"]
+    ads_daily = logic.build_ads_daily(merged["ad_sums"], campaigns)
+    window = logic.data_window(content_sums, ads_daily)
+    rows = pd.DataFrame(audits, columns=["dataset", "dt", *logic.AUDIT_COUNTS])
+    marts = {
+        "gold_daily_kpis": logic.build_daily_kpis(content_sums, merged["active_users"], ads_daily, users),
+        "gold_content_daily": logic.build_content_daily(content_sums, merged["content_viewers"], content),
+        "gold_genre_daily": logic.build_genre_daily(content_sums, merged["genre_viewers"], content),
+        "gold_qoe_daily": logic.build_qoe_daily(merged["qoe_sums"], merged["qoe_stats"]),
+        "gold_user_engagement": logic.build_user_engagement(merged["engagement"], users),
+        "gold_ads_daily": ads_daily,
+        "gold_campaign_pacing": logic.build_campaign_pacing(campaigns, ads_daily, window),
+        "gold_retention_cohorts": logic.build_retention_cohorts(merged["retained"], users, window),
+        "gold_data_quality": logic.build_data_quality(
+            rows, {"playback_events": merged["playback_cross"], "ad_events": merged["ad_cross"]}
+        ),
+    }
+    for table, frame in marts.items():
+        yield TaggedOutput(table, frame)
 
 
 class BuildGoldMarts(beam.PTransform):
@@ -369,36 +370,37 @@ class BuildGoldMarts(beam.PTransform):
         self._buckets = buckets
 
     def expand(self, inputs):
-        p = inputs["sessions"].pipeline
         users, content, campaigns = inputs["users"], inputs["content"], inputs["campaigns"]
-        sums = inputs["sessions"] | "SummariseSessions" >> SummariseSessions()
-        per_user = inputs["sessions"] | "SummariseUsers" >> SummariseUsers(users, content, self._buckets)
-        ads = inputs["ad_events"] | "ResolveAdDuplicates" >> ResolveCrossPartitionDuplicates(
-            logic.AD_COLUMNS, logic.ad_partials, logic.AD_KEYS, logic.AD_MEASURES, self._buckets,
-            counter="ad_events_cross_partition_duplicates",
-        )
-        playback = inputs["playback_events"] | "ResolvePlaybackDuplicates" >> ResolveCrossPartitionDuplicates(
-            logic.PLAYBACK_COLUMNS, buckets=self._buckets, counter="playback_events_cross_partition_duplicates"
-        )
-        ads_daily = p | "BuildAdsDaily" >> BuildAdsDaily(ads["kept"], campaigns)
-        return {
-            "gold_daily_kpis": p
-            | "BuildDailyKpis" >> BuildDailyKpis(sums["content_sums"], per_user["active_users"], ads_daily, users),
-            "gold_content_daily": p
-            | "BuildContentDaily" >> BuildContentDaily(sums["content_sums"], per_user["content_viewers"], content),
-            "gold_genre_daily": p
-            | "BuildGenreDaily" >> BuildGenreDaily(sums["content_sums"], per_user["genre_viewers"], content),
-            "gold_qoe_daily": p | "BuildQoeDaily" >> BuildQoeDaily(sums["qoe_sums"], sums["qoe_stats"]),
-            "gold_user_engagement": p | "BuildUserEngagement" >> BuildUserEngagement(per_user["engagement"], users),
-            "gold_ads_daily": ads_daily,
-            "gold_campaign_pacing": p
-            | "BuildCampaignPacing" >> BuildCampaignPacing(campaigns, ads_daily, sums["content_sums"]),
-            "gold_retention_cohorts": p
-            | "BuildRetentionCohorts"
-            >> BuildRetentionCohorts(per_user["retained"], users, sums["content_sums"], ads_daily),
-            "gold_data_quality": inputs["audits"]
-            | "BuildDataQuality" >> BuildDataQuality(playback["cross"], ads["cross"]),
+        session_columns = tuple(dict.fromkeys(logic.SESSION_COLUMNS))
+        split = {
+            SESSIONS: (session_columns, "user_id"),
+            AD_EVENTS: (tuple(logic.AD_COLUMNS), "event_id"),
+            PLAYBACK_EVENTS: (tuple(logic.PLAYBACK_COLUMNS), "event_id"),
         }
+        tagged = [
+            inputs[kind] | f"Bucket{kind.title().replace('_', '')}" >> beam.FlatMap(_tag_buckets, kind, cols, key, self._buckets)
+            for kind, (cols, key) in split.items()
+        ]
+        merged = (
+            tagged
+            | "FlattenBuckets" >> beam.Flatten()
+            | "GroupBuckets" >> beam.GroupByKey()
+            | "SummariseBuckets" >> beam.ParDo(_SummariseBucketFn(), AsSingleton(users), AsSingleton(content))
+            | "MergePartials" >> beam.CombineGlobally(MergeFramesFn(_bucket_combiners()))
+        )
+        marts = merged | "BuildMarts" >> beam.ParDo(
+            _FinishFn(),
+            AsSingleton(users),
+            AsSingleton(content),
+            AsSingleton(campaigns),
+            AsList(inputs["audits"]),
+        ).with_outputs(*GOLD_TABLES)
+        return {table: marts[table] for table in GOLD_TABLES}
+
+
+class _FinishFn(beam.DoFn):
+    def process(self, merged, users, content, campaigns, audits):
+        yield from _finish(merged, users, content, campaigns, audits)
 
 
 # ------------------------------------------------------------------ writing

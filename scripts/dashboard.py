@@ -213,7 +213,7 @@ ul{margin:0;padding-left:20px}li{margin:4px 0}
 def render_dashboard(d: ReportData, generated_at: str) -> str:
     """The whole dashboard as one HTML string."""
     dates = [r["event_date"] for r in d.daily]
-    last = d.daily[-1]
+    last = d.latest_complete  # tiles never show a trailing partial day (see report.detect_partial_day)
     tiles = "".join(
         [
             tile(f"Active users {last['event_date']}", fmt_int(last["active_users"]), last["active_users_dod"]),
@@ -265,6 +265,11 @@ def render_dashboard(d: ReportData, generated_at: str) -> str:
     ) or '<tr><td colspan="7">No pacing alerts.</td></tr>'
     findings = "".join(f"<li>{esc(f)}</li>" for f in d.findings)
     w = d.window
+    partial = (
+        f" · {d.partial_day['event_date']} is a partial day (spill-over only, "
+        f"{fmt_int(d.partial_day['attempts'])} sessions); tiles show {last['event_date']}, the latest complete day"
+        if d.partial_day else ""
+    )
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
@@ -272,7 +277,7 @@ def render_dashboard(d: ReportData, generated_at: str) -> str:
 <style>{CSS}</style></head>
 <body>
 <header><h1>OTT analytics dashboard</h1>
-<p>Data window {esc(w['first_date'])} to {esc(w['last_date'])} ({esc(w['days'])} days) · generated at {esc(generated_at)}</p></header>
+<p>Data window {esc(w['first_date'])} to {esc(w['last_date'])} ({esc(w['days'])} days){esc(partial)} · generated at {esc(generated_at)}</p></header>
 <main>
 <div class="tiles wide">{tiles}</div>
 <section class="card"><h2>Daily and 7-day active users</h2>{users_chart}</section>

@@ -11,6 +11,14 @@ percentages, USD. Identical data gives a byte-identical report apart from the si
 ``Generated at`` line, which is the only place the wall clock is used.
 
 The dashboard (:mod:`scripts.dashboard`) is rendered from the same :class:`ReportData`.
+
+Trailing partial day: the generator's last date can hold only spill-over (sessions that
+began just after midnight, late ad events). Gold keeps it (a date with a session is a
+date), but comparing it with a full day would mislead, so :func:`detect_partial_day`
+flags it: with at least ``PARTIAL_DAY_MIN_DATES`` dates, the latest date is partial when
+its playback attempts are below ``PARTIAL_DAY_SHARE`` of the median attempts of the other
+dates. A partial day keeps its rows, marked ``*`` with a footnote; the header and the
+day-over-day findings use the latest complete day (the one before it) instead.
 """
 
 from __future__ import annotations
@@ -20,6 +28,7 @@ import logging
 import math
 import re
 import sqlite3
+import statistics
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,6 +47,9 @@ TITLE_WIDTH = 34  # longest title shown before it is cut with an ellipsis
 RETENTION_WEEKS = 8  # week_0 .. week_7 of analytics_retention_cohort_matrix
 RECENT_COHORTS = 12  # cohorts shown in the report and dashboard (most recent)
 TOP_ALERTS = 10  # pacing alerts listed in full
+PARTIAL_DAY_SHARE = 0.25  # latest date is partial below this share of the other dates' median attempts
+PARTIAL_DAY_MIN_DATES = 3  # fewer dates than this: no partial-day detection
+PARTIAL_MARK = "*"  # marks a partial day's rows and incomplete retention cells
 REQUIRED_ANALYTICS = (
     "analytics_rolling_active_users_7d",
     "analytics_daily_growth",
@@ -176,6 +188,26 @@ class ReportData:
     genre_moves: list[tuple[str, float, float]]
     title_moves: list[tuple[str, float, float]]
     findings: list[str] = field(default_factory=list)
+    partial_day: Row | None = None  # see detect_partial_day
+
+    @property
+    def latest_complete(self) -> Row:
+        """The daily row of the latest complete day: the last one, or the one before a
+        trailing partial day."""
+        return self.daily[-2] if self.partial_day else self.daily[-1]
+
+    def mark_date(self, date: object) -> str:
+        """A date cell, with PARTIAL_MARK if it is the partial day."""
+        partial = self.partial_day is not None and date == self.partial_day["event_date"]
+        return f"{date}{PARTIAL_MARK}" if partial else str(date)
+
+    def partial_week_cell(self, cohort_week: str, week: int) -> bool:
+        """True if week ``week`` of a cohort starts on the partial day: its only day in
+        the data window is then the partial day, so the cell is incomplete."""
+        if self.partial_day is None:
+            return False
+        start = dt_.date.fromisoformat(str(cohort_week)[:10]) + dt_.timedelta(days=7 * week)
+        return start.isoformat() == str(self.partial_day["event_date"])[:10]
 
 
 def _rows(conn: sqlite3.Connection, sql: str, params: Sequence[Any] = ()) -> list[Row]:
@@ -199,6 +231,26 @@ def open_warehouse(data_dir: str) -> sqlite3.Connection:
         conn.close()
         raise OttError(f"warehouse {path} lacks {', '.join(missing)} (run `ott analytics` first)")
     return conn
+
+
+def detect_partial_day(daily: Sequence[Row]) -> Row | None:
+    """The trailing partial day of ``daily`` (rows by date with ``attempts``), or None.
+
+    Rule: with at least PARTIAL_DAY_MIN_DATES dates, the latest date is partial when its
+    attempts are below PARTIAL_DAY_SHARE x the median attempts of the other dates."""
+    if len(daily) < PARTIAL_DAY_MIN_DATES:
+        return None
+    last = daily[-1]
+    median = statistics.median(r["attempts"] or 0 for r in daily[:-1])
+    if (last["attempts"] or 0) >= PARTIAL_DAY_SHARE * median:
+        return None
+    return {
+        "event_date": last["event_date"],
+        "previous_date": daily[-2]["event_date"],
+        "attempts": last["attempts"] or 0,
+        "plays": last["plays"] or 0,
+        "median_attempts": median,
+    }
 
 
 def watch_hour_moves(conn: sqlite3.Connection, table: str, label: str, last_date: str) -> list[tuple[str, float, float]]:
@@ -343,12 +395,16 @@ def read_report_data(conn: sqlite3.Connection) -> ReportData:
         for r in QUARANTINE_REASONS
     ]
     reasons = sorted((r for r in reasons if r["rows"]), key=lambda r: (-r["rows"], r["reason"]))
+    partial_day = detect_partial_day(daily)
+    # day-over-day moves compare the latest complete day with the day before it
+    ref_date = partial_day["previous_date"] if partial_day else window["last_date"]
     data = ReportData(
         window, volumes, table_rows, daily, top_titles, top_by_genre, genres, devices, worst_qoe_days,
         top_users, binge, placements, pacing, alerts, retention, cohorts_total, pacing_summary, funnel, quality, reasons,
-        watch_hour_moves(conn, "gold_genre_daily", "genre", window["last_date"]),
+        watch_hour_moves(conn, "gold_genre_daily", "genre", ref_date),
         # titles are labelled by their title; content_id would be unreadable in a finding
-        watch_hour_moves(conn, "gold_content_daily", "title", window["last_date"]),
+        watch_hour_moves(conn, "gold_content_daily", "title", ref_date),
+        partial_day=partial_day,
     )
     data.findings = compute_findings(data)
     return data
@@ -360,8 +416,8 @@ def read_report_data(conn: sqlite3.Connection) -> ReportData:
 def compute_findings(d: ReportData) -> list[str]:
     """A few plain-language findings, each computed from the data."""
     findings: list[str] = []
-    last = d.daily[-1]
-    # largest mover among the headline KPIs, last day vs the day before
+    last = d.latest_complete  # a trailing partial day is never compared with a full one
+    # largest mover among the headline KPIs, last (complete) day vs the day before
     movers = [
         (name, last[key])
         for name, key in (("active users", "active_users_dod"), ("plays", "plays_dod"),
@@ -389,12 +445,13 @@ def compute_findings(d: ReportData) -> list[str]:
         )
     if d.devices:
         worst = max(d.devices, key=lambda r: (r["failure_score"], r["device_type"]))
+        days = [w for w in d.worst_qoe_days if not (d.partial_day and w["event_date"] == d.partial_day["event_date"])]
         findings.append(
             f"Worst quality of experience: {worst['device_type']} (video start failures "
             f"{fmt_pct(worst['video_start_failure_rate'])}, playback failures {fmt_pct(worst['playback_failure_rate'])}, "
             f"rebuffering {fmt_pct(worst['rebuffer_ratio'], 2)} of viewing time); it was the worst device on "
-            f"{sum(1 for w in d.worst_qoe_days if w['device_type'] == worst['device_type'])} of "
-            f"{len(d.worst_qoe_days)} days."
+            f"{sum(1 for w in days if w['device_type'] == worst['device_type'])} of "
+            f"{len(days)} {'complete ' if d.partial_day else ''}days."
         )
     live = [a for a in d.alerts if not a["flight_ended"]]
     if live:
@@ -445,14 +502,23 @@ def section(title: str) -> list[str]:
 
 
 def render_report(d: ReportData, generated_at: str) -> str:
-    w, v, last = d.window, d.volumes, d.daily[-1]
+    w, v, p = d.window, d.volumes, d.partial_day
     out = ["OTT ANALYTICS REPORT", f"Generated at: {generated_at}", "-" * WIDTH]
-    out += [f"Data window {w['first_date']} to {w['last_date']} ({w['days']} days); latest day {last['event_date']}."]
+    if p:
+        out += [
+            f"Data window {w['first_date']} to {w['last_date']} ({w['days']} days); "
+            f"latest complete day {d.latest_complete['event_date']}.",
+            f"{p['event_date']} is a partial day (spill-over only, {fmt_int(p['attempts'])} sessions): "
+            f"marked {PARTIAL_MARK} in the tables, see section 2.",
+        ]
+    else:
+        out += [f"Data window {w['first_date']} to {w['last_date']} ({w['days']} days); latest day {d.daily[-1]['event_date']}."]
 
     out += section("1. Data window and volumes")
     pairs = [
         ("First / last event date", f"{w['first_date']} / {w['last_date']}"),
-        ("Days with data", fmt_int(w["days"])),
+        ("Days with data", fmt_int(w["days"]) + (
+            f" ({fmt_int(w['days'] - 1)} complete, {p['event_date']} partial)" if p else "")),
         ("Playback attempts (sessions)", fmt_int(v["attempts"])),
         ("Plays (started sessions)", fmt_int(v["plays"])),
         ("Watch time", fmt_hours(v["watch_hours"])),
@@ -472,7 +538,7 @@ def render_report(d: ReportData, generated_at: str) -> str:
     out += render_table(
         d.daily,
         [
-            Col("date", lambda r: r["event_date"], "<"),
+            Col("date", lambda r: d.mark_date(r["event_date"]), "<"),
             Col("active users", lambda r: fmt_int(r["active_users"])),
             Col("DoD", lambda r: fmt_change(r["active_users_dod"])),
             Col("7-day active", lambda r: fmt_int(r["rolling_7d_active_users"])),
@@ -486,6 +552,17 @@ def render_report(d: ReportData, generated_at: str) -> str:
             Col("DoD", lambda r: fmt_change(r["ad_revenue_dod"])),
         ],
     )
+    if p:
+        out.append("")
+        out += wrap(
+            f"{p['event_date']} is a partial day: it holds only spill-over from viewing that began on "
+            f"{p['previous_date']} ({fmt_int(p['attempts'])} sessions, {fmt_int(p['plays'])} plays, vs a median of "
+            f"{p['median_attempts']:,.0f} sessions on the other days), so its day-over-day changes are not comparable. "
+            f"Findings compare {p['previous_date']}, the latest complete day, with the day before. "
+            f"Rule: the last date is partial when its sessions are below {PARTIAL_DAY_SHARE:.0%} of the median "
+            f"of the other dates (with at least {PARTIAL_DAY_MIN_DATES} dates).",
+            bullet=f"{PARTIAL_MARK} ",
+        )
     f = d.funnel
     out += [
         "",
@@ -553,7 +630,7 @@ def render_report(d: ReportData, generated_at: str) -> str:
     out += render_table(
         d.worst_qoe_days,
         [
-            Col("date", lambda r: r["event_date"], "<"),
+            Col("date", lambda r: d.mark_date(r["event_date"]), "<"),
             Col("device", lambda r: r["device_type"], "<"),
             Col("score", lambda r: fmt_num(r["failure_score"], 3)),
             Col("start fail", lambda r: fmt_pct(r["video_start_failure_rate"])),
@@ -642,10 +719,26 @@ def render_report(d: ReportData, generated_at: str) -> str:
     out += render_table(
         d.retention,
         [Col("cohort week", lambda r: r["cohort_week"], "<"), Col("size", lambda r: fmt_int(r["cohort_size"]))]
-        + [Col(f"W{n}", (lambda n: lambda r: fmt_pct(r[f"week_{n}"], 0))(n)) for n in range(RETENTION_WEEKS)],
+        + [
+            Col(
+                f"W{n}",
+                (lambda n: lambda r: fmt_pct(r[f"week_{n}"], 0)
+                 + (PARTIAL_MARK if r[f"week_{n}"] is not None and d.partial_week_cell(r["cohort_week"], n) else ""))(n),
+            )
+            for n in range(RETENTION_WEEKS)
+        ],
     )
     shown = f"the {len(d.retention)} most recent of {d.cohorts_total} cohorts" if d.cohorts_total > len(d.retention) else "all cohorts"
     out.append(f"  ({shown} with weeks 0-{RETENTION_WEEKS - 1} in the data window; – = week outside the window)")
+    if any(
+        r[f"week_{n}"] is not None and d.partial_week_cell(r["cohort_week"], n)
+        for r in d.retention for n in range(RETENTION_WEEKS)
+    ):
+        out += wrap(
+            f"Incomplete: the only day of the week starting {p['event_date']} in the data window is that partial "
+            "day, so these cells understate retention.",
+            bullet=f"{PARTIAL_MARK} ",
+        )
 
     out += section("9. Data quality")
     out += render_table(

@@ -8,8 +8,9 @@ import sqlite3
 import subprocess
 from pathlib import Path
 
+import pandas as pd
 import pytest
-from wh_fixtures import _built_dir, built_data_dir, fixture_dataset  # noqa: F401
+from wh_fixtures import Dataset, _built_dir, build_dataset, built_data_dir, derive_gold, fixture_dataset, write_dataset  # noqa: F401
 
 from beam_pipelines import catalog
 from beam_pipelines.cli_support import OttError
@@ -239,3 +240,133 @@ def test_cli_without_warehouse_is_one_line(ott_bin: str, tmp_path: Path) -> None
     result = subprocess.run([ott_bin, "report", "--data-dir", str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 1 and result.stderr.count("\n") == 1
     assert "no warehouse at" in result.stderr
+
+
+# ------------------------------------------------------------------ trailing partial day
+
+PARTIAL = dt_.date(2026, 3, 9)  # a Monday, like the generator's spill-over day after a Mon-Sun week
+LAST_COMPLETE = dt_.date(2026, 3, 8)
+
+
+def partial_day_dataset() -> Dataset:
+    """The fixture cut to 7 complete days (2026-03-02..08) plus a tiny trailing day
+    2026-03-09 holding 3 sessions just after midnight and a few ad rows (spill-over)."""
+    base = build_dataset()
+    t = base.tables
+    dims = {k: t[k] for k in ("silver_users", "silver_content", "silver_campaigns")}
+    s = t["silver_sessions"]
+    spill = s[(s.event_date == LAST_COMPLETE) & s.started].sort_values("session_id").head(3).copy()
+    midnight = dt_.datetime.combine(PARTIAL, dt_.time(), dt_.timezone.utc)
+    spill["session_id"] = [f"p{i:05d}" for i in range(len(spill))]
+    spill["end_ts"] = [midnight + (end - start) + dt_.timedelta(minutes=5 * i)
+                       for i, (start, end) in enumerate(zip(spill.session_start_ts, spill.end_ts))]
+    spill["session_start_ts"] = [midnight + dt_.timedelta(minutes=5 * i) for i in range(len(spill))]
+    spill["event_date"] = PARTIAL
+    sessions = pd.concat([s[s.event_date <= LAST_COMPLETE], spill], ignore_index=True)
+    ads = t["gold_ads_daily"]
+    ads = pd.concat([ads[ads.event_date <= LAST_COMPLETE], ads[ads.event_date == PARTIAL].head(2)], ignore_index=True)
+    gold = derive_gold(dims, sessions, ads)
+    return Dataset({**dims, "silver_sessions": sessions, **gold}, base.first_day, PARTIAL)
+
+
+@pytest.fixture(scope="module")
+def partial_dataset() -> Dataset:
+    return partial_day_dataset()
+
+
+@pytest.fixture(scope="module")
+def partial_report(tmp_path_factory: pytest.TempPathFactory, partial_dataset: Dataset) -> tuple[Path, str]:
+    from scripts import analytics, warehouse
+
+    data_dir = tmp_path_factory.mktemp("partial")
+    write_dataset(partial_dataset, data_dir)
+    warehouse.build_warehouse(str(data_dir))
+    analytics.run_analytics(str(data_dir))
+    assert report.main(["--data-dir", str(data_dir), "--generated-at", "T"]) == 0
+    return data_dir, Path(catalog.report_file(str(data_dir))).read_text(encoding="utf-8")
+
+
+def test_detect_partial_day_rule() -> None:
+    def days(*attempts: int) -> list[dict]:
+        return [{"event_date": f"2026-03-{i + 1:02d}", "attempts": a, "plays": a} for i, a in enumerate(attempts)]
+
+    found = report.detect_partial_day(days(100, 120, 80, 24))  # 24 < 25% of median 100
+    assert found == {"event_date": "2026-03-04", "previous_date": "2026-03-03", "attempts": 24, "plays": 24,
+                     "median_attempts": 100}
+    assert report.detect_partial_day(days(100, 120, 80, 25)) is None, "exactly 25% is not below it"
+    assert report.detect_partial_day(days(100, 1)) is None, "fewer than 3 dates: no detection"
+    assert report.detect_partial_day(days(100, 100, 100, 100)) is None
+    assert report.detect_partial_day(days(1, 100, 100, 100)) is None, "only the latest date can be partial"
+
+
+def test_partial_day_is_marked_and_findings_use_the_last_complete_day(
+    partial_report: tuple[Path, str], partial_dataset: Dataset
+) -> None:
+    data_dir, text = partial_report
+    kpis_frame = partial_dataset.tables["gold_daily_kpis"].set_index("event_date")
+    attempts = kpis_frame.attempts
+    assert attempts[PARTIAL] == 3 and attempts[PARTIAL] < 0.25 * attempts.drop(PARTIAL).median()
+    lines = text.splitlines()
+    assert lines[3] == "Data window 2026-03-02 to 2026-03-09 (8 days); latest complete day 2026-03-08."
+    assert lines[4].startswith("2026-03-09 is a partial day (spill-over only, 3 sessions)")
+    assert line_of(section_text(text, 1), "Days with data").endswith("8 (7 complete, 2026-03-09 partial)")
+    # (1) the partial row stays in the KPI table, marked, with its warehouse numbers, and a footnote
+    kpis = section_text(text, 2)
+    cells = line_of(kpis, "2026-03-09").split()
+    assert cells[0] == "2026-03-09*" and cells[4] == fmt_int(kpis_frame.plays[PARTIAL])
+    assert line_of(kpis, "2026-03-08").split()[0] == "2026-03-08"
+    footnote = " ".join(kpis.split())
+    assert "* 2026-03-09 is a partial day: it holds only spill-over from viewing that began on 2026-03-08 (3 sessions" in footnote
+    assert "Findings compare 2026-03-08, the latest complete day, with the day before." in footnote
+    # (2) day-over-day findings: 2026-03-08 vs 2026-03-07, computed independently
+    findings = " ".join(section_text(text, 10).split())
+    assert "2026-03-09" not in findings
+    growth = dict(zip(("active users", "plays", "watch hours", "ad revenue"), query(
+        data_dir,
+        "SELECT active_users_dod, plays_dod, watch_hours_dod, ad_revenue_dod FROM analytics_daily_growth "
+        "WHERE event_date = '2026-03-08'",
+    )[0]))
+    name = max(growth, key=lambda n: (abs(growth[n]), n))
+    verb = "rose" if growth[name] >= 0 else "fell"
+    assert f"Largest day-over-day mover on 2026-03-08: {name} {verb} {100 * abs(growth[name]):.1f}% vs the previous day." in findings
+    prev = LAST_COMPLETE - dt_.timedelta(days=1)
+    for table, label, lead in (("gold_genre_daily", "genre", "Biggest genre swing"),
+                               ("gold_content_daily", "title", "Biggest title mover")):
+        frame = partial_dataset.tables[table]
+        hours = {
+            key: (g[g.event_date == prev].watch_hours.sum(), g[g.event_date == LAST_COMPLETE].watch_hours.sum())
+            for key, g in frame[frame.event_date.isin([prev, LAST_COMPLETE])].groupby(label)
+        }
+        top = min(hours, key=lambda k: (-abs(hours[k][1] - hours[k][0]), k))
+        assert f"{lead} on 2026-03-08: {' '.join(top.split())}" in findings
+        assert f"{fmt_hours(hours[top][0])} to {fmt_hours(hours[top][1])}" in findings
+    assert "of 7 complete days." in findings
+    # (4) retention: cells of the week starting on the partial day are marked incomplete
+    retention = section_text(text, 8)
+    assert line_of(retention, "2026-03-09").split()[2].endswith("%*")  # cohort 2026-03-09, W0
+    assert line_of(retention, "2026-03-02").split()[3].endswith("%*")  # cohort 2026-03-02, W1
+    assert not line_of(retention, "2026-03-02").split()[2].endswith("*")  # its W0 is complete
+    assert "* Incomplete: the only day of the week starting 2026-03-09 in the data window" in retention
+    # the dashboard's tiles show the latest complete day too
+    page = Path(catalog.dashboard_file(str(data_dir))).read_text(encoding="utf-8")
+    assert "Active users 2026-03-08" in page and "Active users 2026-03-09" not in page
+    assert "2026-03-09 is a partial day" in page
+
+
+def test_partial_report_is_deterministic(partial_report: tuple[Path, str]) -> None:
+    data_dir, text = partial_report
+    assert report.main(["--data-dir", str(data_dir), "--generated-at", "T"]) == 0
+    assert Path(catalog.report_file(str(data_dir))).read_text(encoding="utf-8") == text
+
+
+def test_without_a_partial_day_the_report_is_unchanged(report_text: str, built_data_dir: Path) -> None:  # noqa: F811
+    data = report.build_report_data(str(built_data_dir))
+    assert data.partial_day is None and data.latest_complete["event_date"] == "2026-03-11"
+    assert report_text.splitlines()[3] == "Data window 2026-03-02 to 2026-03-11 (10 days); latest day 2026-03-11."
+    assert "partial" not in report_text and "Incomplete" not in report_text
+    assert line_of(section_text(report_text, 1), "Days with data").split() == ["Days", "with", "data", "10"]
+    assert line_of(section_text(report_text, 2), "2026-03-11").split()[0] == "2026-03-11"
+    assert "*" not in section_text(report_text, 8)
+    findings = " ".join(section_text(report_text, 10).split())
+    assert "Largest day-over-day mover on 2026-03-11" in findings and "Biggest genre swing on 2026-03-11" in findings
+    assert "of 10 days." in findings

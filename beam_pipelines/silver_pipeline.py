@@ -246,6 +246,24 @@ def split_by_bucket(table: pa.Table, column: str, buckets: int) -> Iterator[tupl
         yield int(ids[chunk[0]]), table.take(pa.array(chunk))
 
 
+def table_to_ipc(table: pa.Table) -> bytes:
+    """A table as Arrow IPC stream bytes: what crosses a shuffle.
+
+    The runner encodes a GroupByKey's values twice and decodes them twice (producer,
+    grouping buffer, consumer); bytes cost a copy each time, a pickled table a
+    rebuild of every array.
+    """
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def table_from_ipc(data: bytes) -> pa.Table:
+    """Inverse of :func:`table_to_ipc` (zero-copy: the table points into ``data``)."""
+    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+
+
 def merge_counts(counts: Iterable[dict[str, int]]) -> dict[str, int]:
     total = empty_counts()
     for c in counts:
@@ -392,7 +410,8 @@ class DedupeEvents(beam.PTransform):
     In: PCollection[ValidatedBatch] of event files, plus ``kept_playback``:
     PCollection[pa.Table] of silver playback partitions not rebuilt in this run (or
     None when there are none: no Flatten, which the runner would materialise).
-    Shuffle: (dataset, crc32(event_id) mod ``buckets``) → all batches of a bucket.
+    Shuffle: (dataset, crc32(event_id) mod ``buckets``) → all batches of a bucket
+    (as Arrow IPC bytes: cheap for the runner to encode).
     Out (tagged): ``partitions`` (dataset, dt, bucket, rows sorted by event_id),
     ``counts`` ((dataset, dt), {rows_valid, duplicates_dropped}) and ``for_sessions``
     (playback rows after the cross-partition rule, one table per bucket).
@@ -406,11 +425,13 @@ class DedupeEvents(beam.PTransform):
     def expand(self, validated):
         buckets = self.buckets
         fresh = validated | "BucketFreshRows" >> beam.FlatMap(
-            lambda v: (((v.dataset, b), ("fresh", t)) for b, t in split_by_bucket(v.valid, "event_id", buckets))
+            lambda v: (
+                ((v.dataset, b), ("fresh", table_to_ipc(t))) for b, t in split_by_bucket(v.valid, "event_id", buckets)
+            )
         )
         if self.kept_playback is not None:
             kept = self.kept_playback | "BucketKeptRows" >> beam.FlatMap(
-                lambda t: (((PLAYBACK, b), ("kept", s)) for b, s in split_by_bucket(t, "event_id", buckets))
+                lambda t: (((PLAYBACK, b), ("kept", table_to_ipc(s))) for b, s in split_by_bucket(t, "event_id", buckets))
             )
             # the runner materialises (encodes) every Flatten input: only when needed
             fresh = (fresh, kept) | "MergeBucketInputs" >> beam.Flatten()
@@ -427,7 +448,7 @@ class _DedupeBucketFn(beam.DoFn):
 
     def process(self, element):
         (dataset, bucket), parts = element
-        parts = list(parts)
+        parts = [(kind, table_from_ipc(data)) for kind, data in parts]
         fresh_tables = [t for kind, t in parts if kind == "fresh"]
         schema = SILVER_SCHEMAS[SILVER_TABLE_OF[dataset]]
         kept_rows = schema.empty_table()
@@ -466,7 +487,8 @@ class BuildSessions(beam.PTransform):
         buckets = self.buckets
         return (
             events
-            | "BucketBySession" >> beam.FlatMap(lambda t: split_by_bucket(t, "session_id", buckets))
+            | "BucketBySession"
+            >> beam.FlatMap(lambda t: ((b, table_to_ipc(s)) for b, s in split_by_bucket(t, "session_id", buckets)))
             | "GroupBySessionBucket" >> beam.GroupByKey()
             | "Sessionise" >> beam.ParDo(_SessioniseFn(), self.content)
         )
@@ -479,7 +501,7 @@ class _SessioniseFn(beam.DoFn):
     def process(self, element, content):
         bucket, tables = element
         t0 = time.perf_counter()
-        events = pa.concat_tables(list(tables))
+        events = pa.concat_tables([table_from_ipc(data) for data in tables])
         sessions = build_sessions(events, content)
         log.info(
             "sessionised bucket %d: %d events → %d sessions in %.2f s",

@@ -23,7 +23,7 @@ from collections.abc import Iterator, Mapping
 import numpy as np
 import pandas as pd
 
-from beam_pipelines.marts.frames import empty_frame, monday_of, nearest_rank, ratio, sum_partials
+from beam_pipelines.marts.frames import empty_frame, monday_of, nearest_rank, ratio, stable_hash, sum_partials
 from beam_pipelines.schema import (
     BINGE_MAX_GAP_MS,
     BINGE_MIN_PLAYS,
@@ -288,20 +288,30 @@ def summarise_user_bucket(
 # ---------------------------------------------------------------- ad events
 
 
-def drop_cross_partition_duplicates(events: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+def drop_cross_partition_duplicates(
+    events: pd.DataFrame, keep_rows: bool = True
+) -> tuple[pd.DataFrame | None, pd.DataFrame]:
     """All rows of some event_ids → (rows kept, per-dt count of cross-partition duplicates).
 
     For each event_id the row of the earliest ``dt`` wins; every other row is a valid
-    row of its own dt that an earlier dt already had (SPEC §4, §10).
+    row of its own dt that an earlier dt already had (SPEC §4, §10). With
+    ``keep_rows=False`` only the counts are made (the kept rows come back as None).
     """
-    # A stable sort on the integer dt, then the first occurrence of each event_id: the
-    # same answer as sorting by (event_id, dt) without the cost of a string sort (silver
-    # already made event_id unique within a dt).
-    ordered = events.iloc[np.argsort(events["dt"].to_numpy("int64"), kind="stable")]
-    duplicate = ordered["event_id"].duplicated(keep="first").to_numpy()
-    dropped = ordered[duplicate]
+    # Only rows whose 64-bit key hash repeats can be duplicates (equal ids, equal hashes):
+    # the exact rule runs on those few candidates, not on every string of the bucket.
+    hashes = pd.Series(stable_hash(events["event_id"]))
+    candidates = np.flatnonzero(hashes.duplicated(keep=False).to_numpy())
+    # Among them, a stable sort on the integer dt, then the first occurrence of each
+    # event_id: the same answer as sorting by (event_id, dt) without the cost of a string
+    # sort (silver already made event_id unique within a dt).
+    some = events.iloc[candidates]
+    order = np.argsort(some["dt"].to_numpy("int64"), kind="stable")
+    later = some["event_id"].iloc[order].duplicated(keep="first").to_numpy()
+    duplicate = np.zeros(len(events), dtype=bool)
+    duplicate[candidates[order[later]]] = True
+    dropped = events[duplicate]
     counts = dropped.groupby("dt", sort=True).size().rename("cross_partition_duplicates").reset_index()
-    return ordered[~duplicate], counts
+    return (events[~duplicate] if keep_rows else None), counts
 
 
 def ad_partials(events: pd.DataFrame) -> pd.DataFrame:

@@ -327,7 +327,7 @@ class _SummariseBucketFn(beam.DoFn):
             parts["qoe_stats"] = _qoe_value_rows(rows)
             yield parts
             return
-        kept, counts = logic.drop_cross_partition_duplicates(rows)
+        kept, counts = logic.drop_cross_partition_duplicates(rows, keep_rows=kind == AD_EVENTS)
         self._dropped[kind].inc(int(counts["cross_partition_duplicates"].sum()))
         if kind == AD_EVENTS:
             yield {"ad_sums": logic.ad_partials(kept), "ad_cross": counts}

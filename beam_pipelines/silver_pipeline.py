@@ -45,10 +45,12 @@ import datetime as dt_
 import json
 import logging
 import os
+import pickle
 import re
 import time
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import asdict, dataclass
+from typing import Any, Tuple
 
 import apache_beam as beam
 import numpy as np
@@ -314,6 +316,51 @@ def earliest_dt_wins(events: pa.Table) -> pa.Table:
     return ordered.take(pa.array(first_occurrences(ordered.column("event_id"))))
 
 
+# ---------------------------------------------------------------- coder
+
+
+def approx_bytes(value: Any) -> int:
+    """Buffer bytes of a batch, a table or a tuple holding them (no copy, no encoding)."""
+    if isinstance(value, pa.Table):
+        return value.get_total_buffer_size()
+    if isinstance(value, BronzeBatch):
+        return value.columns.get_total_buffer_size() + value.line_numbers.nbytes
+    if isinstance(value, ValidatedBatch):
+        return value.valid.get_total_buffer_size() + value.quarantine.get_total_buffer_size()
+    if isinstance(value, tuple):
+        return sum(approx_bytes(v) for v in value)
+    return 64
+
+
+class BatchCoder(beam.coders.Coder):
+    """Pickle, as Beam's fallback coder does, but a size estimate that does not encode.
+
+    The SDK worker estimates the size of the first ten elements of every PCollection
+    (then ~7 more per doubling) for its metrics, by encoding them: with a few batches
+    of tens of MB per PCollection, that pickled nearly every batch once more just to
+    measure it. Registered for the batch types; PCollections of them are typed.
+    """
+
+    def encode(self, value: Any) -> bytes:
+        return pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+
+    def decode(self, encoded: bytes) -> Any:
+        return pickle.loads(encoded)
+
+    def is_deterministic(self) -> bool:
+        return False
+
+    def estimate_size(self, value: Any) -> int:
+        return approx_bytes(value)
+
+    def to_type_hint(self):
+        return Any
+
+
+for _batch_type in (pa.Table, BronzeBatch, ValidatedBatch):
+    beam.coders.registry.register_coder(_batch_type, BatchCoder)
+
+
 # ------------------------------------------------------------ transforms
 
 
@@ -321,7 +368,7 @@ class ReadBronzeFiles(beam.PTransform):
     """PCollection[BronzeFile] → PCollection[BronzeBatch] (one batch per file)."""
 
     def expand(self, files):
-        return files | "ParseCsvFile" >> beam.ParDo(_ParseCsvFileFn())
+        return files | "ParseCsvFile" >> beam.ParDo(_ParseCsvFileFn()).with_output_types(BronzeBatch)
 
 
 class _ParseCsvFileFn(beam.DoFn):
@@ -354,8 +401,10 @@ class ValidateRows(beam.PTransform):
 
     def expand(self, batches):
         if self.dim_keys is None:
-            return batches | "ValidateBatch" >> beam.ParDo(_ValidateBatchFn())
-        return batches | "ValidateBatch" >> beam.ParDo(_ValidateBatchFn(), self.dim_keys)
+            return batches | "ValidateBatch" >> beam.ParDo(_ValidateBatchFn()).with_output_types(ValidatedBatch)
+        return batches | "ValidateBatch" >> beam.ParDo(_ValidateBatchFn(), self.dim_keys).with_output_types(
+            ValidatedBatch
+        )
 
 
 class _ValidateBatchFn(beam.DoFn):
@@ -438,7 +487,10 @@ class DedupeEvents(beam.PTransform):
         return (
             fresh
             | "GroupByEventBucket" >> beam.GroupByKey()
-            | "DropDuplicates" >> beam.ParDo(_DedupeBucketFn()).with_outputs("counts", "for_sessions", main="partitions")
+            | "DropDuplicates"
+            >> beam.ParDo(_DedupeBucketFn())
+            .with_output_types(Tuple[str, str, int, pa.Table], for_sessions=pa.Table, counts=Any)
+            .with_outputs("counts", "for_sessions", main="partitions")
         )
 
 
@@ -724,7 +776,7 @@ def build_pipeline(pipeline: beam.Pipeline, plan: SilverPlan, args: dict) -> Non
     )
     silver_events = deduped.partitions | "EventFiles" >> beam.Map(
         lambda p: (StagedFile((p[0], p[1]), table_dir(data_dir, p[0], p[1]), f"part-{p[2]:05d}.parquet"), p[3])
-    )
+    ).with_output_types(Tuple[StagedFile, pa.Table])
     dim_quarantine = dims | "DimQuarantineFiles" >> beam.FlatMap(lambda v: _quarantine_batch(data_dir, v))
     event_quarantine = events | "QuarantineFiles" >> beam.FlatMap(lambda v: _quarantine_batch(data_dir, v))
     written = (

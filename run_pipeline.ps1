@@ -118,7 +118,7 @@ switch ($Mode) {
     "test" {
         Initialize-Environment
         Write-Log "running the test suite"
-        & (Join-Path $VenvScripts "python.exe") -m pytest @Rest
+        & (Join-Path $VenvScripts "python.exe") -m pytest -n 2 @Rest
         exit $LASTEXITCODE
     }
     "run" {

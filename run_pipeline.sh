@@ -14,7 +14,8 @@
 #   --skip-generate                              process the bronze already in DIR
 #   any other --flag[=value]                     the Beam stages (silver, gold) as PipelineOptions,
 #                                                e.g. --direct_num_workers=2
-# `test` passes its arguments to pytest.
+# `test` passes its arguments to pytest; it runs on OTT_TEST_WORKERS pytest-xdist workers
+# (default 2, one per core of the reference machine; 0 runs in-process).
 #
 # `airflow` settings (environment): OTT_AIRFLOW_PORT (8080), AIRFLOW_HOME (.airflow/),
 # OTT_AIRFLOW_USER (admin), OTT_AIRFLOW_PASSWORD (generated once, kept in AIRFLOW_HOME).
@@ -205,7 +206,7 @@ case "$mode" in
   test)
     setup_env
     log "running the test suite"
-    exec .venv/bin/python -m pytest "$@"
+    exec .venv/bin/python -m pytest -n "${OTT_TEST_WORKERS:-2}" "$@"
     ;;
   run)
     setup_env

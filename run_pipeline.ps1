@@ -57,7 +57,7 @@ function Initialize-Environment {
         if ($LASTEXITCODE -ne 0) { Stop-WithError "could not install uv" }
     }
     Write-Log "installing locked dependencies (uv sync --frozen)"
-    & $Uv sync --frozen --quiet --python $Python
+    & $Uv sync --frozen --quiet --compile-bytecode --python $Python
     if ($LASTEXITCODE -ne 0) { Stop-WithError "dependency install failed" }
 }
 

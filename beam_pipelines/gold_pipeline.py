@@ -48,7 +48,7 @@ from beam_pipelines.marts.transforms import (
     ReadSilverTables,
     WriteGoldTable,
 )
-from beam_pipelines.options import make_pipeline, pipeline_options
+from beam_pipelines.options import check_service_names, make_pipeline, pipeline_options
 from beam_pipelines.schema import GOLD_TABLES, TABLE_KEYS
 
 log = logging.getLogger("ott.gold")
@@ -143,10 +143,7 @@ def run(argv: Sequence[str] | None = None) -> None:
     dry_run = options.view_as(TestOptions).dry_run
     if not dry_run:  # a dry run builds the job offline: it must not touch (gs://) storage
         check_silver(data_dir)
-    # shared with the silver stage: one-line errors instead of minutes of network retries
-    from beam_pipelines.silver_pipeline import check_service_names
-
-    check_service_names(options)
+    check_service_names(options)  # one-line errors instead of minutes of network retries
     pipeline = make_pipeline(beam_argv)
     build(pipeline, data_dir, args.buckets)
     result = pipeline.run()

@@ -57,13 +57,12 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.metrics import Metrics
-from apache_beam.options.pipeline_options import GoogleCloudOptions, PipelineOptions, StandardOptions, TestOptions
-from apache_beam.options.pipeline_options_validator import PipelineOptionsValidator
+from apache_beam.options.pipeline_options import PipelineOptions, StandardOptions, TestOptions
 
 from beam_pipelines import catalog, silver_io
 from beam_pipelines.bronze_csv import BronzeBatch, parse_bronze_bytes
 from beam_pipelines.cli_support import OttArgumentParser, OttError, add_data_dir, configure_logging
-from beam_pipelines.options import make_pipeline, pipeline_options
+from beam_pipelines.options import check_service_names, make_pipeline, pipeline_options
 from beam_pipelines.schema import (
     DIM_DATASETS,
     EVENT_DATASETS,
@@ -845,25 +844,6 @@ def build_parser() -> OttArgumentParser:
         "--buckets", type=int, default=DEFAULT_BUCKETS, help="hash buckets of the shuffles = files per partition"
     )
     return parser
-
-
-def check_service_names(options: PipelineOptions) -> None:
-    """Fail fast, in one line, on names Beam's Dataflow validator would reject.
-
-    Beam 2.77 rejects a project id or a bucket that does not match GCP's naming rules
-    (``p``, ``gs://b/...``) and, for bad buckets, first tries to create a default bucket
-    over the network — minutes of retries on an offline machine before a traceback.
-    """
-    if options.view_as(StandardOptions).runner not in ("DataflowRunner", "dataflow"):
-        return
-    cloud = options.view_as(GoogleCloudOptions)
-    if cloud.project and not re.fullmatch(PipelineOptionsValidator.PROJECT_ID_PATTERN, cloud.project):
-        raise OttError(f"--project '{cloud.project}' is not a valid GCP project id (6-30 chars: a-z, 0-9, -)")
-    for name in ("temp_location", "staging_location"):
-        value = getattr(cloud, name)
-        bucket = value[5:].split("/", 1)[0] if value and value.startswith("gs://") else None
-        if bucket is not None and not re.fullmatch(PipelineOptionsValidator.GCS_BUCKET, bucket):
-            raise OttError(f"--{name} '{value}': '{bucket}' is not a valid GCS bucket name (3-63 chars)")
 
 
 def run(argv: Sequence[str] | None = None) -> dict | None:

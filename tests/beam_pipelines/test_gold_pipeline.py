@@ -121,16 +121,21 @@ def test_rerun_and_two_worker_multiprocessing_give_identical_bytes(gold_run, tmp
 
 def test_dataflow_job_builds_offline_with_gs_paths(gold_run):
     before = _snapshot(gold_run)
-    # Beam's validator rejects the placeholder names "p" and "gs://b", so valid-looking ones;
-    # the dry run builds the whole job graph and submits nothing, touching no storage.
-    for data_dir in (str(gold_run), "gs://ott-bucket/ott"):
+    # the dry run builds the whole job graph and submits nothing, touching no storage;
+    # placeholder service names are fine for an offline build
+    cases = [
+        (project, temp, data_dir)
+        for project, temp in (("p", "gs://b/tmp"), ("ott-project", "gs://ott-bucket/tmp"))
+        for data_dir in (str(gold_run), "gs://ott-bucket/ott")
+    ]
+    for project, temp, data_dir in cases:
         gold_pipeline.run(
             [
                 "--data-dir", data_dir,
                 "--runner", "DataflowRunner",
-                "--project", "ott-project",
+                "--project", project,
                 "--region", "europe-west1",
-                "--temp_location", "gs://ott-bucket/tmp",
+                "--temp_location", temp,
                 "--dry_run=True",
                 "--no_auth",
             ]

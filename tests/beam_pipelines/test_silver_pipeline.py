@@ -139,29 +139,32 @@ def test_multi_processing_gives_identical_output(silver_run, tmp_path):
     assert _snapshot(other, "silver") == _snapshot(data_dir, "silver")
 
 
-def test_dataflow_job_builds_offline(silver_run):
+def test_dataflow_job_builds_offline(silver_run, ott_bin):
+    """The issue's exact command: the placeholder names are fine for an offline build."""
     data_dir, _ = silver_run
     before = _snapshot(data_dir, "silver")
-    # Beam's validator rejects the placeholder names "p" and "gs://b" (invalid GCP names),
-    # so the offline build uses valid-looking ones; the dry run submits nothing.
-    result = silver_pipeline.run(
+    proc = subprocess.run(
         [
+            ott_bin, "silver",
             "--data-dir", str(data_dir),
             "--runner", "DataflowRunner",
-            "--project", "ott-project",
-            "--region", "europe-west1",
-            "--temp_location", "gs://ott-bucket/tmp",
+            "--project", "p",
+            "--region", "r",
+            "--temp_location", "gs://b/tmp",
             "--dry_run=True",
             "--no_auth",
-        ]
-    )
-    assert result is None
+        ],
+        capture_output=True, text=True, timeout=600,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert "dry run: DataflowRunner job built" in proc.stderr
+    assert "Traceback" not in proc.stderr
     assert _snapshot(data_dir, "silver") == before
 
 
-def test_invalid_service_names_fail_fast(silver_run):
+def test_invalid_service_names_fail_fast_on_a_real_submission(silver_run):
     data_dir, _ = silver_run
-    argv = ["--data-dir", str(data_dir), "--runner", "DataflowRunner", "--region", "r", "--dry_run=True", "--no_auth"]
+    argv = ["--data-dir", str(data_dir), "--runner", "DataflowRunner", "--region", "r", "--no_auth"]
     with pytest.raises(OttError, match="project id"):
         silver_pipeline.run(argv + ["--project", "p", "--temp_location", "gs://ott-bucket/tmp"])
     with pytest.raises(OttError, match="bucket"):

@@ -21,6 +21,11 @@ import pyarrow.compute as pc
 from beam_pipelines.schema import PLAYBACK_EVENT_TYPES, SILVER_SCHEMAS
 
 SESSION_SCHEMA = SILVER_SCHEMAS["silver_sessions"]
+# The playback columns sessionisation reads; the silver stage shuffles only these.
+SESSION_INPUT_COLUMNS: tuple[str, ...] = (
+    "event_id", "session_id", "user_id", "content_id", "event_type", "event_ts",
+    "device_type", "country", "position_sec", "bitrate_kbps", "error_fatal",
+)
 MS_PER_DAY = 86_400_000
 _TYPE = {name: code for code, name in enumerate(PLAYBACK_EVENT_TYPES)}
 

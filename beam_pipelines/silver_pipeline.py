@@ -72,7 +72,7 @@ from beam_pipelines.schema import (
     SILVER_SCHEMAS,
     SILVER_TABLE_OF,
 )
-from beam_pipelines.sessions import build_sessions
+from beam_pipelines.sessions import SESSION_INPUT_COLUMNS, build_sessions
 from beam_pipelines.validate import (
     ORDER_COLUMNS,
     ValidatedBatch,
@@ -522,7 +522,11 @@ class _DedupeBucketFn(beam.DoFn):
             old = [t.select(schema.names).cast(schema) for kind, t in parts if kind == "kept"]
             events = pa.concat_tables([kept_rows] + old)
             if events.num_rows:
-                yield beam.pvalue.TaggedOutput("for_sessions", earliest_dt_wins(events))
+                # only what sessionisation reads (and the winning dt) goes through the
+                # session shuffle: less memory held by the runner's shuffle buffers
+                yield beam.pvalue.TaggedOutput(
+                    "for_sessions", earliest_dt_wins(events).select([*SESSION_INPUT_COLUMNS, "dt"])
+                )
 
 
 class BuildSessions(beam.PTransform):

@@ -72,6 +72,7 @@ from beam_pipelines.schema import (
     SILVER_SCHEMAS,
     SILVER_TABLE_OF,
 )
+from beam_pipelines.hashing import stable_hash
 from beam_pipelines.sessions import SESSION_INPUT_COLUMNS, build_sessions
 from beam_pipelines.validate import (
     ORDER_COLUMNS,
@@ -189,45 +190,6 @@ def plan_run(data_dir: str, dt: str | None, run_id: str, buckets: int) -> Silver
 # ---------------------------------------------------------- plain helpers
 
 
-_MASK64 = (1 << 64) - 1
-# One odd 64-bit multiplier per byte position (positions past 256 reuse them): fixed
-# constants, so the hash is the same in every process, machine and library version.
-_MULTIPLIERS = np.array([((0x9E3779B97F4A7C15 * (i + 1)) & _MASK64) | 1 for i in range(256)], dtype=np.uint64)
-
-
-def stable_hash(values: pa.Array) -> np.ndarray:
-    """A stable 64-bit hash of each string (null hashes like ""), vectorised over the bytes.
-
-    Σ byte × multiplier[position] per string (numpy sums per string with ``reduceat``),
-    then the splitmix64 finaliser to spread the bits. Same string → same hash, always.
-    """
-    arr = pc.fill_null(values, "").cast(pa.string())
-    n = len(arr)
-    if n == 0:
-        return np.zeros(0, dtype=np.uint64)
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset : arr.offset + n + 1].astype(np.int64)
-    data = arr.buffers()[2]
-    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
-    first, lengths = offsets[:-1] - offsets[0], np.diff(offsets)
-    width = int(lengths[0])
-    if width > 0 and np.all(lengths == width):
-        # Keys of one length (event and session ids): the same sum, one column of
-        # bytes at a time — no per-byte positions, ~30× faster than reduceat.
-        matrix = raw[offsets[0] : offsets[-1]].reshape(n, width)
-        weights = _MULTIPLIERS[np.arange(width) & 255]
-        h = np.zeros(n, dtype=np.uint64)
-        for j in range(width):
-            h += matrix[:, j] * weights[j]
-        h ^= np.uint64(width)
-    else:
-        seg = raw[offsets[0] : offsets[-1]].astype(np.uint64)
-        position = np.arange(len(seg), dtype=np.int64) - np.repeat(first, lengths)
-        weighted = np.append(seg * _MULTIPLIERS[position & 255], np.uint64(0))
-        h = np.add.reduceat(weighted, np.minimum(first, len(seg)))
-        h = np.where(lengths > 0, h, np.uint64(0)) ^ lengths.astype(np.uint64)
-    h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return h ^ (h >> np.uint64(31))
 
 
 def bucket_of(values: pa.Array, buckets: int) -> np.ndarray:

@@ -33,6 +33,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from apache_beam.io.filesystems import FileSystems
 
+from beam_pipelines import hashing
 from beam_pipelines.schema import GOLD_SCHEMAS, TABLE_KEYS, TS
 
 _PARTITION_RE = re.compile(r"/(dt|event_date)=(\d{4}-\d{2}-\d{2})/")
@@ -113,9 +114,6 @@ def bucket_of(values: pd.Series, buckets: int) -> np.ndarray:
     return codes % buckets
 
 
-_MULTIPLIERS = np.random.default_rng(20261102).integers(1, 2**63, size=256, dtype=np.uint64) | np.uint64(1)
-
-
 def _arrow_strings(values: pd.Series) -> pa.Array:
     """A string column as one Arrow ``string`` array, nulls as "" (zero-copy for Arrow-backed frames)."""
     array = values.array
@@ -132,37 +130,8 @@ def _arrow_strings(values: pd.Series) -> pa.Array:
 
 
 def stable_hash(values: pd.Series) -> np.ndarray:
-    """A stable 64-bit hash of each string key (null hashes like ""), vectorised over the UTF-8 bytes.
-
-    Σ byte × multiplier[position] per key (one numpy pass per byte position when all keys
-    have one length, as ids usually do; ``reduceat`` otherwise), then the splitmix64
-    finaliser. The same on every worker and run, like :func:`bucket_of`, without a
-    Python call per key.
-    """
-    arr = _arrow_strings(values)
-    n = len(arr)
-    if n == 0:
-        return np.zeros(0, dtype=np.uint64)
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32)[arr.offset : arr.offset + n + 1].astype(np.int64)
-    data = arr.buffers()[2]
-    raw = np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, dtype=np.uint8)
-    first, lengths = offsets[:-1] - offsets[0], np.diff(offsets)
-    width = int(lengths[0])
-    if width > 0 and np.all(lengths == width):
-        matrix = raw[offsets[0] : offsets[-1]].reshape(n, width)
-        weights = _MULTIPLIERS[np.arange(width) & 255]
-        h = np.zeros(n, dtype=np.uint64)
-        for j in range(width):
-            h += matrix[:, j] * weights[j]
-    else:
-        seg = raw[offsets[0] : offsets[-1]].astype(np.uint64)
-        position = np.arange(len(seg), dtype=np.int64) - np.repeat(first, lengths)
-        weighted = np.append(seg * _MULTIPLIERS[position & 255], np.uint64(0))
-        h = np.where(lengths > 0, np.add.reduceat(weighted, np.minimum(first, len(seg))), np.uint64(0))
-    h = h ^ lengths.astype(np.uint64)
-    h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
-    h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
-    return h ^ (h >> np.uint64(31))
+    """:func:`beam_pipelines.hashing.stable_hash` of a string column (null hashes like "")."""
+    return hashing.stable_hash(_arrow_strings(values))
 
 
 def split_by_bucket(frame: pd.DataFrame, key: str, buckets: int) -> Iterator[tuple[int, pd.DataFrame]]:

@@ -115,17 +115,23 @@ def run_data_tests(conn: sqlite3.Connection, tests: Sequence[SqlFile]) -> list[D
     return results
 
 
+def materialise_and_test(db_path: str, queries, tests) -> tuple[dict[str, int], list[DataTestResult]]:
+    """Materialise the ``analytics_*`` tables in ``db_path``, then run the data tests there
+    (some tests read the analytics tables). Returns (row counts, test results)."""
+    conn = connect(db_path)
+    try:
+        conn.isolation_level = None  # explicit BEGIN/COMMIT in materialise()
+        counts = materialise(conn, queries)
+        return counts, run_data_tests(conn, tests)
+    finally:
+        conn.close()
+
+
 def run_analytics(data_dir: str, sql_dir: Path = SQL_DIR) -> tuple[dict[str, int], list[DataTestResult]]:
     """Materialise the analytics, then run the data tests (raises OttError if any fails)."""
     queries = load_sql_files(sql_dir / "analytics")
     tests = load_sql_files(sql_dir / "tests")
-    conn = connect(catalog.warehouse_file(data_dir))
-    try:
-        conn.isolation_level = None  # explicit BEGIN/COMMIT in materialise()
-        counts = materialise(conn, queries)
-        results = run_data_tests(conn, tests)
-    finally:
-        conn.close()
+    counts, results = materialise_and_test(catalog.warehouse_file(data_dir), queries, tests)
     failed = [r for r in results if r.failing_rows]
     for r in failed:
         log.error("data test %s returned %d row(s), e.g. %s", r.name, r.failing_rows, r.sample)

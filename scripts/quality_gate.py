@@ -182,7 +182,7 @@ def enforce_gold_data_tests(data_dir: str, sql_dir: str | None = None) -> int:
     deleted afterwards, so the published warehouse is untouched either way.
     """
     # pandas/SQLAlchemy/sqlglot are heavy: import them only when this gate runs.
-    from scripts.analytics import SQL_DIR, connect, load_sql_files, materialise, run_data_tests
+    from scripts.analytics import SQL_DIR, load_sql_files, materialise_and_test
     from scripts.warehouse import build_warehouse
 
     root = Path(sql_dir) if sql_dir else SQL_DIR
@@ -192,14 +192,7 @@ def enforce_gold_data_tests(data_dir: str, sql_dir: str | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="ott-gold-tests-") as scratch:
         scratch_db = os.path.join(scratch, "ott_analytics.db")
         build_warehouse(data_dir, target=scratch_db)
-        conn = connect(scratch_db)
-        try:
-            # Some data tests check the analytics_* tables too, so materialise them first.
-            conn.isolation_level = None  # materialise() issues its own BEGIN/COMMIT
-            materialise(conn, queries)
-            results = run_data_tests(conn, tests)
-        finally:
-            conn.close()
+        _, results = materialise_and_test(scratch_db, queries, tests)
     failed = [r for r in results if r.failing_rows]
     for r in failed:
         log.error("gold data test %s returned %d row(s), e.g. %s", r.name, r.failing_rows, r.sample)

@@ -65,6 +65,7 @@ from beam_pipelines.schema import (
     GOLD_SCHEMAS,
     QUARANTINE_SCHEMA,
     SILVER_SCHEMAS,
+    TABLE_KEYS,
 )
 
 SQL_DIR = Path(__file__).with_name("sql")
@@ -295,17 +296,8 @@ def _order_by(keys: Sequence[str]) -> str:
     return ", ".join(f"{key} nulls first" for key in keys)
 
 
-GOLD_ORDER: dict[str, tuple[str, ...]] = {
-    "gold_daily_kpis": ("event_date",),
-    "gold_content_daily": ("event_date", "content_id"),
-    "gold_genre_daily": ("event_date", "genre"),
-    "gold_qoe_daily": ("event_date", "device_type"),
-    "gold_user_engagement": ("user_id",),
-    "gold_ads_daily": ("event_date", "placement", "campaign_id"),
-    "gold_campaign_pacing": ("campaign_id",),
-    "gold_retention_cohorts": ("cohort_week", "week_number"),
-    "gold_data_quality": ("dataset", "dt"),
-}
+# grain (sort order) of each gold table, in the contract's table order
+GOLD_ORDER: dict[str, tuple[str, ...]] = {table: TABLE_KEYS[table] for table in GOLD_SCHEMAS}
 
 # typed SQL column holding each silver column whose name differs
 _SILVER_RENAMES: dict[str, dict[str, str]] = {

@@ -119,6 +119,14 @@ def silver_staging_dir(data_dir: str, run_id: str) -> str:
     return _join(data_dir, "silver", "_staging", run_id)
 
 
+def silver_shuffle_dir(data_dir: str, run_id: str) -> str:
+    """Where a silver run parks the batches of its shuffles: the shuffles carry only paths.
+
+    Inside the run's staging folder, so it is deleted with it (never published).
+    """
+    return silver_staging_dir(data_dir, run_id) + "/_shuffle"
+
+
 def silver_trash_dir(data_dir: str, run_id: str) -> str:
     """Where a swap parks the previous partition until the new one is in place."""
     return _join(data_dir, "silver", "_trash", run_id)

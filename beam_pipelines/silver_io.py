@@ -3,6 +3,8 @@
 - :func:`read_bytes`, :func:`write_bytes`, :func:`list_files`: plain file access.
 - :func:`parquet_bytes` / :func:`read_parquet`: deterministic Parquet (same table →
   same bytes: no timestamps or host names in the footer).
+- :func:`write_arrow` / :func:`read_arrow`: Arrow IPC files for the batches the
+  shuffles park on the file system (see ``silver_pipeline.SpillBuckets``).
 - :func:`replace_tree`: the atomic partition swap. A run writes a partition into a
   staging folder; only when it is complete does the swap move the previous folder to
   the trash, move the staged folder into place and delete the trash.
@@ -90,6 +92,19 @@ def parquet_bytes(table: pa.Table) -> bytes:
 
 def read_parquet(path: str) -> pa.Table:
     return pq.read_table(io.BytesIO(read_bytes(path)))
+
+
+def write_arrow(path: str, table: pa.Table) -> None:
+    """A table as an uncompressed Arrow IPC stream: the cheapest format to write and read back."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    write_bytes(path, memoryview(sink.getvalue()))
+
+
+def read_arrow(path: str) -> pa.Table:
+    """Inverse of :func:`write_arrow` (the table points into the bytes read: no copy)."""
+    return pa.ipc.open_stream(pa.py_buffer(read_bytes(path))).read_all()
 
 
 def delete_tree(folder: str) -> None:

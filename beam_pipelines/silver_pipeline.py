@@ -35,6 +35,13 @@ Flow (every element is a batch — a whole file or a hash bucket — never one r
             DedupeEvents → partitions, counts, events for sessions → BuildSessions
     every output → WriteStagedFiles → PublishPartitions / PublishSessions → WriteRunAudit
 
+The two big shuffles (event_id buckets for dedupe, session_id buckets for sessions)
+group file paths, not rows: each producer parks its bucket slices as Arrow IPC files
+under ``silver/_staging/<run_id>/_shuffle/`` (:func:`spill_buckets`), and the consumer
+of a bucket reads them back. The in-process runner holds a GroupByKey whole in memory,
+so this keeps peak memory to about one file or one bucket at a time (10M events: 7.7 →
+1.9 GiB), and on Dataflow it costs one extra object write and read per bucket slice.
+
 Writes are idempotent and crash-safe: files go to ``silver/_staging/<run_id>/`` and a
 partition is swapped into place only when complete (``silver_io.replace_tree``).
 """
@@ -209,22 +216,19 @@ def split_by_bucket(table: pa.Table, column: str, buckets: int) -> Iterator[tupl
         yield int(ids[chunk[0]]), table.take(pa.array(chunk))
 
 
-def table_to_ipc(table: pa.Table) -> bytes:
-    """A table as Arrow IPC stream bytes: what crosses a shuffle.
+def spill_buckets(table: pa.Table, column: str, buckets: int, folder: str, name: str) -> Iterator[tuple[int, str]]:
+    """Write each bucket's rows to ``folder/bBBBBB/name.arrow`` → (bucket, path) per non-empty bucket.
 
-    The runner encodes a GroupByKey's values twice and decodes them twice (producer,
-    grouping buffer, consumer); bytes cost a copy each time, a pickled table a
-    rebuild of every array.
+    What a shuffle carries instead of the rows. The in-process runner keeps a whole
+    GroupByKey in memory (at 10M events the dedupe shuffle alone held ~5 GiB), so the
+    rows wait on the file system — in the run's staging folder, deleted with it — and
+    only the paths are grouped. ``name`` must be unique per producer (file or bucket):
+    a retried bundle rewrites the same files.
     """
-    sink = pa.BufferOutputStream()
-    with pa.ipc.new_stream(sink, table.schema) as writer:
-        writer.write_table(table)
-    return sink.getvalue().to_pybytes()
-
-
-def table_from_ipc(data: bytes) -> pa.Table:
-    """Inverse of :func:`table_to_ipc` (zero-copy: the table points into ``data``)."""
-    return pa.ipc.open_stream(pa.py_buffer(data)).read_all()
+    for bucket, rows in split_by_bucket(table, column, buckets):
+        path = f"{folder}/b{bucket:05d}/{name}.arrow"
+        silver_io.write_arrow(path, rows)
+        yield bucket, path
 
 
 def merge_counts(counts: Iterable[dict[str, int]]) -> dict[str, int]:
@@ -422,30 +426,38 @@ class DedupeEvents(beam.PTransform):
     """Within-partition dedupe of valid events, and earliest-dt-wins for sessions.
 
     In: PCollection[ValidatedBatch] of event files, plus ``kept_playback``:
-    PCollection[pa.Table] of silver playback partitions not rebuilt in this run (or
-    None when there are none: no Flatten, which the runner would materialise).
-    Shuffle: (dataset, crc32(event_id) mod ``buckets``) → all batches of a bucket
-    (as Arrow IPC bytes: cheap for the runner to encode).
+    PCollection[(name, pa.Table)] of silver playback files not rebuilt in this run,
+    ``name`` unique per file (or None when there are none: no Flatten, which the
+    runner would materialise).
+    Shuffle: (dataset, hash(event_id) mod ``buckets``) → the paths of that bucket's
+    rows, parked under ``shuffle_dir`` by :func:`spill_buckets`.
     Out (tagged): ``partitions`` (dataset, dt, bucket, rows sorted by event_id),
     ``counts`` ((dataset, dt), {rows_valid, duplicates_dropped}) and ``for_sessions``
-    (playback rows after the cross-partition rule, one table per bucket).
+    ((bucket, playback rows after the cross-partition rule), one per bucket).
     """
 
-    def __init__(self, buckets: int, kept_playback=None) -> None:
+    def __init__(self, buckets: int, shuffle_dir: str, kept_playback=None) -> None:
         super().__init__()
         self.buckets = buckets
+        self.folder = shuffle_dir.rstrip("/") + "/events"
         self.kept_playback = kept_playback
 
     def expand(self, validated):
-        buckets = self.buckets
+        buckets, folder = self.buckets, self.folder
         fresh = validated | "BucketFreshRows" >> beam.FlatMap(
             lambda v: (
-                ((v.dataset, b), ("fresh", table_to_ipc(t))) for b, t in split_by_bucket(v.valid, "event_id", buckets)
+                ((v.dataset, b), ("fresh", path))
+                for b, path in spill_buckets(
+                    v.valid, "event_id", buckets, f"{folder}/{v.dataset}", f"{v.dt}-{v.file_index:05d}"
+                )
             )
         )
         if self.kept_playback is not None:
             kept = self.kept_playback | "BucketKeptRows" >> beam.FlatMap(
-                lambda t: (((PLAYBACK, b), ("kept", table_to_ipc(s))) for b, s in split_by_bucket(t, "event_id", buckets))
+                lambda named: (
+                    ((PLAYBACK, b), ("kept", path))
+                    for b, path in spill_buckets(named[1], "event_id", buckets, f"{folder}/{PLAYBACK}", named[0])
+                )
             )
             # the runner materialises (encodes) every Flatten input: only when needed
             fresh = (fresh, kept) | "MergeBucketInputs" >> beam.Flatten()
@@ -454,9 +466,16 @@ class DedupeEvents(beam.PTransform):
             | "GroupByEventBucket" >> beam.GroupByKey()
             | "DropDuplicates"
             >> beam.ParDo(_DedupeBucketFn())
-            .with_output_types(Tuple[str, str, int, pa.Table], for_sessions=pa.Table, counts=Any)
+            .with_output_types(Tuple[str, str, int, pa.Table], for_sessions=Tuple[int, pa.Table], counts=Any)
             .with_outputs("counts", "for_sessions", main="partitions")
         )
+
+
+def kept_name(path: str) -> str:
+    """A kept silver file's spill name: ``kept-<dt>-<file stem>`` (unique per file)."""
+    match = _DT_FOLDER.search(path)
+    stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return f"kept-{match.group(1) if match else ''}-{stem}"
 
 
 class _DedupeBucketFn(beam.DoFn):
@@ -465,7 +484,7 @@ class _DedupeBucketFn(beam.DoFn):
 
     def process(self, element):
         (dataset, bucket), parts = element
-        parts = [(kind, table_from_ipc(data)) for kind, data in parts]
+        parts = [(kind, silver_io.read_arrow(path)) for kind, path in parts]
         fresh_tables = [t for kind, t in parts if kind == "fresh"]
         schema = SILVER_SCHEMAS[SILVER_TABLE_OF[dataset]]
         kept_rows = schema.empty_table()
@@ -487,29 +506,34 @@ class _DedupeBucketFn(beam.DoFn):
                 # only what sessionisation reads (and the winning dt) goes through the
                 # session shuffle: less memory held by the runner's shuffle buffers
                 yield beam.pvalue.TaggedOutput(
-                    "for_sessions", earliest_dt_wins(events).select([*SESSION_INPUT_COLUMNS, "dt"])
+                    "for_sessions", (bucket, earliest_dt_wins(events).select([*SESSION_INPUT_COLUMNS, "dt"]))
                 )
 
 
 class BuildSessions(beam.PTransform):
-    """PCollection[pa.Table] of deduplicated playback events → PCollection[pa.Table] of sessions.
+    """PCollection[(event bucket, pa.Table)] of deduplicated playback events → sessions.
 
-    Shuffle: crc32(session_id) mod ``buckets`` → every event of a session meets in one
-    batch; ``content`` is a side input (the valid content table) for ``completed``.
+    Shuffle: hash(session_id) mod ``buckets`` → the paths of that bucket's events,
+    parked under ``shuffle_dir`` by :func:`spill_buckets` (named after the event
+    bucket they come from): every event of a session meets in one batch; ``content``
+    is a side input (the valid content table) for ``completed``.
     Output elements are (bucket, sessions table sorted by session_id).
     """
 
-    def __init__(self, buckets: int, content) -> None:
+    def __init__(self, buckets: int, content, shuffle_dir: str) -> None:
         super().__init__()
         self.buckets = buckets
         self.content = content
+        self.folder = shuffle_dir.rstrip("/") + "/sessions"
 
     def expand(self, events):
-        buckets = self.buckets
+        buckets, folder = self.buckets, self.folder
         return (
             events
             | "BucketBySession"
-            >> beam.FlatMap(lambda t: ((b, table_to_ipc(s)) for b, s in split_by_bucket(t, "session_id", buckets)))
+            >> beam.FlatMap(
+                lambda bt: spill_buckets(bt[1], "session_id", buckets, folder, f"from-{bt[0]:05d}")
+            )
             | "GroupBySessionBucket" >> beam.GroupByKey()
             | "Sessionise" >> beam.ParDo(_SessioniseFn(), self.content)
         )
@@ -522,7 +546,7 @@ class _SessioniseFn(beam.DoFn):
     def process(self, element, content):
         bucket, tables = element
         t0 = time.perf_counter()
-        events = pa.concat_tables([table_from_ipc(data) for data in tables])
+        events = pa.concat_tables([silver_io.read_arrow(path) for path in tables])
         sessions = build_sessions(events, content)
         log.info(
             "sessionised bucket %d: %d events → %d sessions in %.2f s",
@@ -732,10 +756,11 @@ def build_pipeline(pipeline: beam.Pipeline, plan: SilverPlan, args: dict) -> Non
         kept_playback = (
             pipeline
             | "ListKeptSilver" >> beam.Create(list(plan.kept_playback_files))
-            | "ReadSilverEvents" >> beam.Map(silver_io.read_parquet)
+            | "ReadSilverEvents" >> beam.Map(lambda path: (kept_name(path), silver_io.read_parquet(path)))
         )
-    deduped = events | "DedupeEvents" >> DedupeEvents(buckets, kept_playback)
-    sessions = deduped.for_sessions | "BuildSessions" >> BuildSessions(buckets, content)
+    shuffle_dir = catalog.silver_shuffle_dir(data_dir, run_id)
+    deduped = events | "DedupeEvents" >> DedupeEvents(buckets, shuffle_dir, kept_playback)
+    sessions = deduped.for_sessions | "BuildSessions" >> BuildSessions(buckets, content, shuffle_dir)
 
     # Tables are written where they are made (fused into their stage); only the small
     # (partition, StagedFile) records are flattened — the FnApiRunner materialises

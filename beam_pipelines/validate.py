@@ -206,6 +206,7 @@ class ValidatedBatch:
 
     dataset: str
     dt: str
+    file_index: int  # the bronze file's rank by name in its partition
     valid: pa.Table  # SILVER_SCHEMAS[...] columns + ORDER_COLUMNS
     quarantine: pa.Table  # QUARANTINE_SCHEMA
     counts: dict[str, int]  # rows_read, rows_quarantined and one key per reason
@@ -327,7 +328,9 @@ def validate_batch(
     counts["rows_quarantined"] = len(bad)
     for code, count in zip(*np.unique(reason[bad], return_counts=True)):
         counts[QUARANTINE_REASONS[code - 1]] = int(count)
-    return ValidatedBatch(dataset=dataset, dt=batch.dt, valid=valid, quarantine=quarantine, counts=counts)
+    return ValidatedBatch(
+        dataset=dataset, dt=batch.dt, file_index=batch.file_index, valid=valid, quarantine=quarantine, counts=counts
+    )
 
 
 def _with_order_columns(schema: pa.Schema) -> pa.Schema:

@@ -88,15 +88,15 @@ def test_dedupe_dims_first_valid_row_wins():
         )
 
 
-def test_dedupe_events_within_partition_and_earliest_dt_for_sessions():
+def test_dedupe_events_within_partition_and_earliest_dt_for_sessions(tmp_path):
     d1_p0 = validate_batch(_pb("2026-11-01", 0, _row("e1"), _row("e2"), _row("e1")), dict(DIM_KEYS))
     d1_p1 = validate_batch(_pb("2026-11-01", 1, _row("e2"), _row("e3")), dict(DIM_KEYS))
     d2_p0 = validate_batch(_pb("2026-11-02", 0, _row("e3"), _row("e4")), dict(DIM_KEYS))
     # a playback partition already in silver (dt 2026-10-31) that this run does not rebuild
     kept = validate_batch(_pb("2026-10-31", 0, _row("e4", ts="2026-10-31T10:00:00Z")), dict(DIM_KEYS)).valid.drop_columns(["_file_index", "_line"])
     with _pipeline() as p:
-        kept_pc = p | "Kept" >> beam.Create([kept])
-        result = p | "Fresh" >> beam.Create([d1_p0, d1_p1, d2_p0]) | DedupeEvents(3, kept_pc)
+        kept_pc = p | "Kept" >> beam.Create([("kept-2026-10-31-part-00000", kept)])
+        result = p | "Fresh" >> beam.Create([d1_p0, d1_p1, d2_p0]) | DedupeEvents(3, str(tmp_path), kept_pc)
         partitions = (
             result.partitions
             | "PartitionIds" >> beam.FlatMap(lambda x: [(x[1], e) for e in x[3].column("event_id").to_pylist()])
@@ -120,7 +120,7 @@ def test_dedupe_events_within_partition_and_earliest_dt_for_sessions():
             label="Counts",
         )
         for_sessions = result.for_sessions | "SessionIds" >> beam.FlatMap(
-            lambda t: zip(t.column("event_id").to_pylist(), [d.isoformat() for d in t.column("dt").to_pylist()])
+            lambda bt: zip(bt[1].column("event_id").to_pylist(), [d.isoformat() for d in bt[1].column("dt").to_pylist()])
         )
         assert_that(
             for_sessions,
@@ -129,7 +129,7 @@ def test_dedupe_events_within_partition_and_earliest_dt_for_sessions():
         )
 
 
-def test_build_sessions_groups_every_event_of_a_session():
+def test_build_sessions_groups_every_event_of_a_session(tmp_path):
     rows = [
         _row("a1", "sa", "2026-11-01T23:59:00Z", "play_attempt"),
         _row("a2", "sa", "2026-11-01T23:59:02Z", "video_start"),
@@ -143,8 +143,8 @@ def test_build_sessions_groups_every_event_of_a_session():
         content_si = beam.pvalue.AsSingleton(p | "Content" >> beam.Create([content]))
         out = (
             p
-            | "Events" >> beam.Create([first, second])
-            | BuildSessions(4, content_si)
+            | "Events" >> beam.Create([(0, first), (1, second)])
+            | BuildSessions(4, content_si, str(tmp_path))
             | beam.FlatMap(
                 lambda bt: [
                     (r["session_id"], r["started"], r["watch_ms"], r["event_date"]) for r in bt[1].to_pylist()
@@ -159,10 +159,10 @@ def test_build_sessions_groups_every_event_of_a_session():
         )
 
 
-def test_dedupe_outputs_keep_the_silver_schema():
+def test_dedupe_outputs_keep_the_silver_schema(tmp_path):
     batch = validate_batch(_pb("2026-11-01", 0, _row("e1")), dict(DIM_KEYS))
     with _pipeline() as p:
-        kept_pc = p | "NoKept" >> beam.Create([]).with_output_types(pa.Table)
-        result = p | "Fresh" >> beam.Create([batch]) | DedupeEvents(2, kept_pc)
+        kept_pc = p | "NoKept" >> beam.Create([]).with_output_types(tuple[str, pa.Table])
+        result = p | "Fresh" >> beam.Create([batch]) | DedupeEvents(2, str(tmp_path), kept_pc)
         schemas = result.partitions | beam.Map(lambda x: x[3].schema == SILVER_SCHEMAS["silver_playback_events"])
         assert_that(schemas, equal_to([True]))

@@ -256,33 +256,59 @@ def conservation_errors(dataset: str, dt: str, c: dict[str, int]) -> list[str]:
 def dedupe_partitions(fresh: pa.Table) -> tuple[pa.Table, dict[str, dict[str, int]]]:
     """Within-partition dedupe of valid rows of several dts → (kept rows, counts per dt).
 
-    First occurrence by (file name, line) wins, per dt. Order columns are dropped.
+    First occurrence by (file name, line) wins, per dt. The kept rows come back sorted
+    by (dt, event_id) — the order of the silver files — taken from ``fresh`` in one
+    step (every other step works on key columns only). Order columns are dropped.
     """
+    dt_days = _days(fresh.column("dt"))
+    files, lines = (fresh.column(c).combine_chunks().to_numpy(zero_copy_only=False) for c in ORDER_COLUMNS)
     # (dt, file, line) is unique per row, so numpy's lexsort gives sort_by's order ~5× faster
-    keys = [fresh.column(c).combine_chunks() for c in ("dt",) + ORDER_COLUMNS]
-    dt_days = keys[0].cast(pa.int32()).to_numpy(zero_copy_only=False)
-    order = np.lexsort([k.to_numpy(zero_copy_only=False) for k in keys[:0:-1]] + [dt_days])
-    ordered = fresh.take(pa.array(order))
-    key = pc.binary_join_element_wise(ordered.column("dt").cast(pa.string()), ordered.column("event_id"), "|")
-    kept = ordered.take(pa.array(first_occurrences(key))).drop_columns(list(ORDER_COLUMNS))
-    read = _count_by_dt(ordered)
-    valid = _count_by_dt(kept)
+    order = np.lexsort([lines, files, dt_days])
+    event_ids = fresh.column("event_id").combine_chunks()
+    first = order[first_occurrences(event_ids.take(pa.array(order)), within=dt_days[order])]
+    # an event_id is unique within a dt once deduplicated: (dt, event_id) is a total order
+    by_key = pc.sort_indices(
+        pa.table({"dt": dt_days[first], "event_id": event_ids.take(pa.array(first))}),
+        [("dt", "ascending"), ("event_id", "ascending")],
+    ).to_numpy()
+    keep = first[by_key]
+    kept = fresh.take(pa.array(keep)).drop_columns(list(ORDER_COLUMNS))
+    days, read = np.unique(dt_days, return_counts=True)
+    valid = np.bincount(np.searchsorted(days, dt_days[keep]), minlength=len(days))
     counts = {
-        day: {"rows_valid": valid.get(day, 0), "duplicates_dropped": n - valid.get(day, 0)} for day, n in read.items()
+        _iso(day): {"rows_valid": int(v), "duplicates_dropped": int(n - v)} for day, n, v in zip(days, read, valid)
     }
     return kept, counts
 
 
-def _count_by_dt(table: pa.Table) -> dict[str, int]:
-    grouped = table.group_by("dt", use_threads=False).aggregate([("event_id", "count")])
-    days = grouped.column("dt").to_pylist()
-    return {day.isoformat(): n for day, n in zip(days, grouped.column("event_id_count").to_pylist())}
+def day_slices(table: pa.Table) -> Iterator[tuple[str, pa.Table]]:
+    """(dt, rows of that dt) of a table sorted by dt: zero-copy slices, in dt order."""
+    dt_days = _days(table.column("dt"))
+    days, starts = np.unique(dt_days, return_index=True)
+    ends = np.append(starts[1:], len(dt_days))
+    for day, start, end in zip(days, starts, ends):
+        yield _iso(day), table.slice(int(start), int(end - start))
 
 
-def earliest_dt_wins(events: pa.Table) -> pa.Table:
-    """Cross-partition rule: for each event_id keep the row of the earliest dt."""
-    ordered = events.sort_by([("dt", "ascending"), ("event_id", "ascending")])
-    return ordered.take(pa.array(first_occurrences(ordered.column("event_id"))))
+def _days(dates: pa.ChunkedArray) -> np.ndarray:
+    """A date32 column as numpy days since the epoch."""
+    return dates.combine_chunks().cast(pa.int32()).to_numpy(zero_copy_only=False)
+
+
+def _iso(day: int) -> str:
+    return (dt_.date(1970, 1, 1) + dt_.timedelta(days=int(day))).isoformat()
+
+
+def earliest_dt_wins(events: pa.Table, presorted: bool = False) -> pa.Table:
+    """Cross-partition rule: for each event_id keep the row of the earliest dt.
+
+    Rows come back in (dt, event_id) order; ``presorted``: they already are.
+    """
+    if presorted:
+        return events.take(pa.array(first_occurrences(events.column("event_id"))))
+    order = pc.sort_indices(events.select(["dt", "event_id"]), [("dt", "ascending"), ("event_id", "ascending")])
+    ids = events.column("event_id").combine_chunks().take(order)
+    return events.take(pa.array(order.to_numpy()[first_occurrences(ids)]))
 
 
 # ---------------------------------------------------------------- coder
@@ -495,19 +521,17 @@ class _DedupeBucketFn(beam.DoFn):
                 Metrics.counter(f"silver.{dataset}", "duplicates_dropped").inc(c["duplicates_dropped"])
                 Metrics.counter(f"silver.{dataset}", "rows_valid").inc(c["rows_valid"])
                 yield beam.pvalue.TaggedOutput("counts", ((dataset, day), c))
-            for day in sorted(counts):
-                rows = kept_rows.filter(pc.equal(kept_rows.column("dt"), dt_.date.fromisoformat(day)))
-                if rows.num_rows:
-                    yield dataset, day, bucket, rows.sort_by("event_id")
+            for day, rows in day_slices(kept_rows):  # each already sorted by event_id
+                yield dataset, day, bucket, rows
         if dataset == PLAYBACK:
-            old = [t.select(schema.names).cast(schema) for kind, t in parts if kind == "kept"]
-            events = pa.concat_tables([kept_rows] + old)
+            # only what sessionisation reads (and the winning dt) goes on to the session
+            # shuffle: less to sort, take and park
+            columns = [*SESSION_INPUT_COLUMNS, "dt"]
+            old = [t.select(schema.names).cast(schema).select(columns) for kind, t in parts if kind == "kept"]
+            events = pa.concat_tables([kept_rows.select(columns)] + old)
             if events.num_rows:
-                # only what sessionisation reads (and the winning dt) goes through the
-                # session shuffle: less memory held by the runner's shuffle buffers
-                yield beam.pvalue.TaggedOutput(
-                    "for_sessions", (bucket, earliest_dt_wins(events).select([*SESSION_INPUT_COLUMNS, "dt"]))
-                )
+                winners = earliest_dt_wins(events, presorted=not old)
+                yield beam.pvalue.TaggedOutput("for_sessions", (bucket, winners))
 
 
 class BuildSessions(beam.PTransform):

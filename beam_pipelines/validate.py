@@ -340,14 +340,21 @@ def _with_order_columns(schema: pa.Schema) -> pa.Schema:
 # ------------------------------------------------------------ deduplication
 
 
-def first_occurrences(keys: pa.Array) -> np.ndarray:
-    """Sorted row indices of the first row of each distinct key (rows already in order)."""
+def first_occurrences(keys: pa.Array, within: np.ndarray | None = None) -> np.ndarray:
+    """Sorted row indices of the first row of each distinct key (rows already in order).
+
+    ``within`` (integers, one per row) makes the key the pair (within, key): the first
+    row of each key per group (e.g. per dt), without building joined string keys.
+    """
     n = len(keys)
     if n == 0:
         return np.zeros(0, dtype=np.int64)
-    grouped = pa.table({"k": keys, "i": pa.array(np.arange(n, dtype=np.int64))}).group_by(
-        "k", use_threads=False
-    ).aggregate([("i", "min")])
+    columns = {"k": keys, "i": pa.array(np.arange(n, dtype=np.int64))}
+    if within is not None:
+        columns["w"] = pa.array(within)
+    grouped = pa.table(columns).group_by(["w", "k"] if within is not None else "k", use_threads=False).aggregate(
+        [("i", "min")]
+    )
     return np.sort(grouped.column("i_min").to_numpy())
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt_
 import json
 import shutil
 import subprocess
@@ -269,3 +270,56 @@ def test_interrupted_swap_is_recovered(tmp_path):
     silver_io.recover_interrupted_swaps(str(silver))
     assert (silver / "silver_playback_events" / "dt=2026-11-01" / "part-00000.parquet").read_bytes() == b"old"
     assert not (silver / "_trash").exists() and not (silver / "_staging").exists()
+
+
+def test_dedupe_partitions_first_by_file_then_line_per_dt_in_event_id_order():
+    schema = SILVER_SCHEMAS["silver_playback_events"]
+    d1, d2 = dt_.date(2026, 11, 1), dt_.date(2026, 11, 2)
+    rows = [  # (event_id, dt, file, line, user_id marks which copy won)
+        ("e2", d1, 1, 2, "late-file"),
+        ("e2", d1, 0, 9, "early-file"),
+        ("e1", d1, 0, 3, "first"),
+        ("e1", d1, 0, 5, "second"),
+        ("e1", d2, 0, 1, "other-dt"),
+    ]
+    empty = schema.empty_table().to_pydict()
+    columns = {name: [None] * len(rows) for name in empty}
+    columns.update(event_id=[r[0] for r in rows], dt=[r[1] for r in rows], user_id=[r[4] for r in rows])
+    fresh = pa.table(columns, schema=schema).append_column(
+        "_file_index", pa.array([r[2] for r in rows], pa.int32())
+    ).append_column("_line", pa.array([r[3] for r in rows], pa.int64()))
+    kept, counts = silver_pipeline.dedupe_partitions(fresh)
+    assert kept.schema == schema
+    assert [(r["dt"], r["event_id"], r["user_id"]) for r in kept.to_pylist()] == [
+        (d1, "e1", "first"),
+        (d1, "e2", "early-file"),
+        (d2, "e1", "other-dt"),
+    ]
+    assert counts == {
+        "2026-11-01": {"rows_valid": 2, "duplicates_dropped": 2},
+        "2026-11-02": {"rows_valid": 1, "duplicates_dropped": 0},
+    }
+    slices = list(silver_pipeline.day_slices(kept))
+    assert [(day, t.column("event_id").to_pylist()) for day, t in slices] == [
+        ("2026-11-01", ["e1", "e2"]),
+        ("2026-11-02", ["e1"]),
+    ]
+    # the cross-partition rule then keeps e1 of the earliest dt: rows in order, or not
+    for events, presorted in ((kept, True), (kept.take(pa.array([2, 1, 0])), False)):
+        winners = silver_pipeline.earliest_dt_wins(events, presorted)
+        assert [(r["dt"], r["event_id"], r["user_id"]) for r in winners.to_pylist()] == [
+            (d1, "e1", "first"),
+            (d1, "e2", "early-file"),
+        ]
+
+
+def test_spill_buckets_park_rows_and_return_their_paths(tmp_path):
+    table = pa.table({"event_id": [f"e{i}" for i in range(50)], "n": list(range(50))})
+    spilled = list(silver_pipeline.spill_buckets(table, "event_id", 3, str(tmp_path), "2026-11-01-00000"))
+    assert [b for b, _ in spilled] == sorted({b for b, _ in spilled})
+    back = pa.concat_tables([silver_io.read_arrow(path) for _, path in spilled])
+    assert sorted(back.column("n").to_pylist()) == list(range(50))
+    for bucket, path in spilled:
+        assert path == f"{tmp_path}/b{bucket:05d}/2026-11-01-00000.arrow"
+        part = silver_io.read_arrow(path)
+        assert set(silver_pipeline.bucket_of(part.column("event_id").combine_chunks(), 3)) == {bucket}

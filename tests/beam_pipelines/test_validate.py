@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt_
 
+import numpy as np
 import pyarrow as pa
 import pytest
 
@@ -11,6 +12,7 @@ from beam_pipelines.bronze_csv import parse_bronze_bytes
 from beam_pipelines.schema import BRONZE_COLUMNS, QUARANTINE_SCHEMA, SILVER_SCHEMAS
 from beam_pipelines.validate import (
     dedupe_first,
+    first_occurrences,
     normalise_enum,
     parse_dates,
     parse_integers,
@@ -228,6 +230,15 @@ def test_dedupe_first_keeps_file_then_line_order():
     assert dropped == 1
     assert [(r["user_id"], r["signup_date"].day) for r in kept.to_pylist()] == [("u2", 1), ("u1", 1)]
     assert kept.schema == SILVER_SCHEMAS["silver_users"]
+
+
+def test_first_occurrences_per_group():
+    keys = pa.array(["a", "b", "a", "a", "b", None, None])
+    assert first_occurrences(keys).tolist() == [0, 1, 5]
+    # within a group (e.g. a dt) the first row of each key; the same key in another group is new
+    within = np.array([1, 1, 1, 2, 2, 1, 2], dtype=np.int32)
+    assert first_occurrences(keys, within=within).tolist() == [0, 1, 3, 4, 5, 6]
+    assert first_occurrences(pa.array([], pa.string()), within=np.zeros(0, np.int32)).tolist() == []
 
 
 def test_fast_and_exact_timestamp_parsers_agree():

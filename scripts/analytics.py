@@ -115,6 +115,21 @@ def run_data_tests(conn: sqlite3.Connection, tests: Sequence[SqlFile]) -> list[D
     return results
 
 
+def failure_message(results: Sequence[DataTestResult], where: str = "") -> str | None:
+    """Log every failed data test (with sample rows) → the one-line error, or None if all passed.
+
+    ``where`` names what was tested (e.g. " on gold"); `ott analytics` and the gold
+    quality gate report failures with this same line.
+    """
+    failed = [r for r in results if r.failing_rows]
+    for r in failed:
+        log.error("data test %s returned %d row(s)%s, e.g. %s", r.name, r.failing_rows, where, r.sample)
+    if not failed:
+        return None
+    names = ", ".join(f"{r.name} ({r.failing_rows} row{'s' if r.failing_rows != 1 else ''})" for r in failed)
+    return f"{len(failed)} of {len(results)} SQL data tests failed{where}: {names}"
+
+
 def materialise_and_test(db_path: str, queries, tests) -> tuple[dict[str, int], list[DataTestResult]]:
     """Materialise the ``analytics_*`` tables in ``db_path``, then run the data tests there
     (some tests read the analytics tables). Returns (row counts, test results)."""
@@ -132,12 +147,9 @@ def run_analytics(data_dir: str, sql_dir: Path = SQL_DIR) -> tuple[dict[str, int
     queries = load_sql_files(sql_dir / "analytics")
     tests = load_sql_files(sql_dir / "tests")
     counts, results = materialise_and_test(catalog.warehouse_file(data_dir), queries, tests)
-    failed = [r for r in results if r.failing_rows]
-    for r in failed:
-        log.error("data test %s returned %d row(s), e.g. %s", r.name, r.failing_rows, r.sample)
-    if failed:
-        names = ", ".join(f"{r.name} ({r.failing_rows} row{'s' if r.failing_rows != 1 else ''})" for r in failed)
-        raise OttError(f"{len(failed)} of {len(results)} SQL data tests failed: {names}")
+    message = failure_message(results)
+    if message:
+        raise OttError(message)
     return counts, results
 
 

@@ -182,7 +182,7 @@ def enforce_gold_data_tests(data_dir: str, sql_dir: str | None = None) -> int:
     deleted afterwards, so the published warehouse is untouched either way.
     """
     # pandas/SQLAlchemy/sqlglot are heavy: import them only when this gate runs.
-    from scripts.analytics import SQL_DIR, load_sql_files, materialise_and_test
+    from scripts.analytics import SQL_DIR, failure_message, load_sql_files, materialise_and_test
     from scripts.warehouse import build_warehouse
 
     root = Path(sql_dir) if sql_dir else SQL_DIR
@@ -193,12 +193,9 @@ def enforce_gold_data_tests(data_dir: str, sql_dir: str | None = None) -> int:
         scratch_db = os.path.join(scratch, "ott_analytics.db")
         build_warehouse(data_dir, target=scratch_db)
         _, results = materialise_and_test(scratch_db, queries, tests)
-    failed = [r for r in results if r.failing_rows]
-    for r in failed:
-        log.error("gold data test %s returned %d row(s), e.g. %s", r.name, r.failing_rows, r.sample)
-    if failed:
-        names = ", ".join(f"{r.name} ({r.failing_rows} rows)" for r in failed)
-        raise QualityGateError(f"{len(failed)} of {len(results)} SQL data tests failed on gold: {names}")
+    message = failure_message(results, " on gold")
+    if message:
+        raise QualityGateError(message)
     log.info("gold passed %d SQL data tests", len(results))
     return len(results)
 

@@ -26,9 +26,14 @@ Design (documented decisions):
   unique expression index ``ux_gold_ads_daily_grain`` on
   ``(event_date, placement, coalesce(campaign_id, ''))``. ``gold_data_quality.dt`` (empty
   on dimension rows) is handled the same way.
-- **Bulk load.** Columns are converted with Arrow compute (no per-value Python code),
-  then inserted with the DB-API ``executemany`` through SQLAlchemy's connection, one
-  transaction per table; indexes are created after the rows are in.
+- **Bulk load.** One transaction per table through SQLAlchemy's connection; indexes
+  are created after the rows are in. Rows go in as multi-row ``INSERT ... VALUES``
+  statements with the DB-API ``executemany`` on its cursor. Values are formatted by
+  Arrow compute in batches (ISO text, 0/1; no per-value Python code) and become Python
+  objects in small slices that are bound while still in the CPU caches. NULLs are
+  bound as NaN, which SQLite stores as NULL (binding ``None`` costs ~15x more); a text
+  column with few distinct values is sent as integer codes that a CASE in the INSERT
+  turns back into its text (SQLite copies every bound text). See :func:`load_table`.
 - **Atomic swap.** The database is built in a temporary file next to the target and
   moved over it with ``os.replace`` only after every table loaded: loading twice gives
   the same database, and a failed load leaves the previous one untouched.
@@ -38,16 +43,16 @@ from __future__ import annotations
 
 import datetime as dt_
 import gc
-import itertools
 import logging
 import os
 import sqlite3
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
@@ -191,38 +196,155 @@ def read_source_table(data_dir: str, table: str) -> pa.Table:
     return data.sort_by([(k, "ascending", "at_start") for k in TABLE_KEYS[table]])
 
 
-def iso_utc_text(column: pa.ChunkedArray) -> pa.ChunkedArray:
+def iso_utc_text(column: pa.Array | pa.ChunkedArray) -> pa.Array | pa.ChunkedArray:
     """UTC timestamps → ``YYYY-MM-DDTHH:MM:SS.sssZ`` text, vectorised.
 
-    Casting the zone-less timestamp to string is ~8x faster than ``strftime`` (which
-    consults the tz database per value) and, for millisecond units, always prints three
-    fractional digits; one regex replacement adds the ``T`` and the ``Z``. (No Python
-    scalar is passed to Arrow here: converting one makes pyarrow import pandas, seconds
-    of start-up that would land in the first table's load time.)
+    Casting the zone-less millisecond timestamp to string is ~20x faster than
+    ``strftime`` (which consults the tz database per value) and, for years 0000-9999,
+    always prints ``YYYY-MM-DD HH:MM:SS.sss``. Two slice replacements then put the ``T``
+    in place of the space (13 characters from the end) and append the ``Z``. Instants
+    outside those years (never produced by the pipeline) take a regex replacement
+    instead, which leaves any text Arrow prints for them that is not ``<date> <time>``
+    as it is. (No Python scalar is passed to Arrow here: converting one makes pyarrow
+    import pandas, ~0.3 s of start-up that would land in the first table's load time.)
     """
-    naive = column.cast(pa.timestamp("ms")).cast(pa.string())
-    return pc.replace_substring_regex(naive, pattern=r"^(\S+) (\S+)$", replacement=r"\1T\2Z")
+    naive = column.cast(pa.timestamp("ms"))
+    text = naive.cast(pa.string())
+    bounds = pc.min_max(naive.cast(pa.int64())).as_py()
+    if bounds["min"] is None or (bounds["min"] >= _YEAR_0000_MS and bounds["max"] <= _YEAR_9999_END_MS):
+        with_t = pc.binary_replace_slice(text, start=-13, stop=-12, replacement="T")
+        # a start beyond every value's end is clamped to it: the slice is empty, "Z" is appended
+        return pc.binary_replace_slice(with_t, start=_PAST_THE_END, stop=_PAST_THE_END, replacement="Z")
+    return pc.replace_substring_regex(text, pattern=r"^(\S+) (\S+)$", replacement=r"\1T\2Z")
 
 
-def to_db_columns(data: pa.Table) -> list[list]:
-    """Arrow columns → Python lists of SQLite-ready values (ISO text dates/timestamps, 0/1)."""
-    out = []
-    for column in data.columns:
-        if pa.types.is_timestamp(column.type):
-            column = iso_utc_text(column)
-        elif pa.types.is_date(column.type):
-            column = column.cast(pa.string())
-        elif pa.types.is_boolean(column.type):
-            column = column.cast(pa.int64())
-        out.append(column.to_pylist())
-    return out
+# 0000-01-01T00:00:00.000Z and 9999-12-31T23:59:59.999Z in milliseconds since the epoch
+_YEAR_0000_MS = -62_167_219_200_000
+_YEAR_9999_END_MS = 253_402_300_799_999
+_PAST_THE_END = 2**31 - 1
+
+# SQLite stores a bound NaN as NULL (``sqlite3_bind_double`` turns NaN into NULL), and
+# the sqlite3 module binds a float directly while ``None`` takes its adapter-lookup path,
+# ~15x slower per value. NULLs are therefore bound as NaN; a float column's own NaN
+# values were always stored as NULL, so nothing changes for them.
+NULL = float("nan")
+
+
+def sqlite_ready(column: pa.Array | pa.ChunkedArray) -> pa.Array:
+    """A column as one Arrow array in the representation SQLite stores: ISO text for
+    dates and timestamps, int64 0/1 for booleans, int64 and float64 numbers, strings."""
+    if pa.types.is_timestamp(column.type):
+        column = iso_utc_text(column)
+    elif pa.types.is_date(column.type):
+        column = column.cast(pa.string())  # 'YYYY-MM-DD', SQLAlchemy's SQLite Date format
+    elif pa.types.is_boolean(column.type) or pa.types.is_integer(column.type):
+        column = column.cast(pa.int64())
+    elif pa.types.is_floating(column.type):
+        column = column.cast(pa.float64())
+    return column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+
+
+def numeric_view(array: pa.Array) -> np.ndarray:
+    """Zero-copy numpy view of an integer or float64 array's values buffer; null slots
+    hold arbitrary values. (``Array.to_numpy`` would import pandas: ~0.3 s of start-up
+    that would land in the first table's load.)"""
+    dtype = np.dtype(f"int{array.type.bit_width}" if pa.types.is_integer(array.type) else "float64")
+    values = array.buffers()[1]
+    if values is None:  # an all-null array may come without a values buffer
+        return np.zeros(len(array), dtype=dtype)
+    return np.frombuffer(values, dtype=dtype, count=len(array), offset=array.offset * dtype.itemsize)
+
+
+def null_mask(array: pa.Array) -> np.ndarray | None:
+    """Boolean numpy array, True where ``array`` is null (None when nothing is)."""
+    if not array.null_count:
+        return None
+    validity = np.unpackbits(np.frombuffer(array.buffers()[0], dtype=np.uint8), bitorder="little")
+    return validity[array.offset : array.offset + len(array)] == 0
+
+
+def sql_text_literal(value: str) -> str:
+    """``value`` as an SQL string literal (quotes doubled); SQLite stores its exact text."""
+    return "'" + value.replace("'", "''") + "'"
+
+
+# A text column whose first rows are at most half distinct values is converted through
+# a dictionary: each distinct value is formatted and made a Python object once.
+DICTIONARY_SAMPLE_ROWS = 1_000
+# A dictionary of at most this many values goes into the INSERT itself, as a CASE on a
+# small-integer code: binding an integer costs SQLite a fraction of binding a text
+# (which it copies into a fresh allocation), and the CASE yields the literal text as is.
+CASE_MAX_VALUES = 16
+
+
+@dataclass(frozen=True)
+class PreparedColumn:
+    """One column of a batch, formatted by Arrow compute once, handing out the Python
+    values to bind slice by slice (:meth:`values`).
+
+    - numbers: ``numbers`` is a numpy view of the int64 / float64 values;
+    - text with repeated values: ``numbers`` holds each row's code, an index into the
+      distinct values: ``objects`` (Python objects, NULL included), or the CASE
+      expression of ``placeholder`` when there are few;
+    - other text: ``strings``, Arrow text made ``str`` objects per slice.
+
+    ``nulls`` marks the NULL rows of ``numbers`` and ``strings``; ``placeholder`` is the
+    column's SQL in a row of the INSERT's VALUES.
+    """
+
+    placeholder: str = "?"
+    numbers: np.ndarray | None = None
+    strings: pa.Array | None = None
+    objects: np.ndarray | None = None
+    nulls: np.ndarray | None = None
+
+    @classmethod
+    def of(cls, column: pa.ChunkedArray) -> PreparedColumn:
+        array = column.combine_chunks()
+        if not (pa.types.is_string(array.type) or pa.types.is_date(array.type) or pa.types.is_timestamp(array.type)):
+            ready = sqlite_ready(array)
+            return cls(numbers=numeric_view(ready), nulls=null_mask(ready))
+        sample = array.slice(0, DICTIONARY_SAMPLE_ROWS)
+        if 2 * pc.count_distinct(sample, mode="all").as_py() > len(sample):
+            ready = sqlite_ready(array)
+            return cls(strings=ready, nulls=null_mask(ready))
+        encoded = pc.dictionary_encode(array, null_encoding="encode")  # nulls get a code too
+        codes = numeric_view(encoded.indices)
+        distinct = [NULL if v is None else v for v in sqlite_ready(encoded.dictionary).to_pylist()]
+        if len(distinct) <= CASE_MAX_VALUES and not any(isinstance(v, str) and "\0" in v for v in distinct):
+            whens = " ".join(
+                f"WHEN {code} THEN {'NULL' if v is NULL else sql_text_literal(v)}" for code, v in enumerate(distinct)
+            )
+            return cls(placeholder=f"CASE ? {whens} END", numbers=codes)
+        objects = np.empty(len(distinct), dtype=object)
+        objects[:] = distinct
+        return cls(numbers=codes, objects=objects)
+
+    def values(self, start: int, count: int) -> list:
+        """The values to bind for rows ``start .. start + count``, NULLs as :data:`NULL`."""
+        stop = start + count
+        if self.objects is not None:
+            return self.objects[self.numbers[start:stop]].tolist()
+        if self.strings is not None:
+            values = self.strings.slice(start, count).to_pylist()
+        else:
+            values = self.numbers[start:stop].tolist()
+        if self.nulls is not None:
+            for i in np.flatnonzero(self.nulls[start:stop]).tolist():
+                values[i] = NULL
+        return values
 
 
 # Rows per multi-row ``INSERT ... VALUES (...), (...)`` statement: binding many rows per
 # statement execution roughly halves the per-row cost of executemany; 999 bound
 # variables is the most conservative SQLite limit.
 MAX_BOUND_VARIABLES = 999
-ROWS_PER_SLICE = 100_000
+# Rows formatted by Arrow compute at a time (bounded extra memory, negligible per-call cost).
+ROWS_PER_BATCH = 100_000
+# Rows turned into Python objects at a time: few enough that one slice's objects are
+# still in the CPU caches when they are bound, and that their memory is reused by the
+# next slice instead of growing the heap (page faults). Rounded down to whole statements.
+ROWS_PER_SLICE = 500
 
 
 @dataclass(frozen=True)
@@ -232,35 +354,28 @@ class LoadStats:
     seconds: float
 
 
-def row_batches(columns: Sequence[list], rows_per_batch: int) -> Iterator[list]:
-    """Interleave column lists into flat parameter lists of ``rows_per_batch`` rows
-    (the last batch may be shorter), using C-level extended-slice assignment."""
-    n_cols = len(columns)
-    n_rows = len(columns[0]) if columns else 0
-    for start in range(0, n_rows, rows_per_batch):
-        stop = min(start + rows_per_batch, n_rows)
-        batch: list = [None] * ((stop - start) * n_cols)
-        for j, values in enumerate(columns):
-            batch[j::n_cols] = values[start:stop]
-        yield batch
-
-
 def load_table(engine: sa.Engine, table: sa.Table, data: pa.Table) -> LoadStats:
     """Bulk insert ``data`` into ``table`` inside one transaction.
 
     Multi-row ``INSERT ... VALUES (...), (...)`` statements go through the DB-API
     ``executemany`` on the cursor of SQLAlchemy's connection, inside its transaction.
+    Batches of rows are formatted by Arrow compute (:class:`PreparedColumn`, which also
+    decides each column's placeholder: the INSERT is built per batch). Slice by slice,
+    the columns' values are interleaved into one flat row-major list (C-level
+    extended-slice assignments) that is cut into the statements' parameter lists.
+    Batches and slices hold whole statements, so only the table's last statement can
+    be shorter.
     The cyclic garbage collector is paused meanwhile: the millions of parameter values
     form no cycles, and its repeated scans of them would cost a third of the load time.
     """
     start = time.perf_counter()
     n_cols, n_rows = data.num_columns, data.num_rows
     per_statement = max(1, MAX_BOUND_VARIABLES // n_cols)
-    # Convert and insert in slices: Python objects for ~100k rows at a time, not millions.
     slice_rows = per_statement * max(1, ROWS_PER_SLICE // per_statement)
-    row_sql = "(" + ", ".join("?" * n_cols) + ")"
+    batch_rows = slice_rows * max(1, ROWS_PER_BATCH // slice_rows)
+    width = per_statement * n_cols  # parameters of a full statement
 
-    def insert_sql(rows: int) -> str:
+    def insert_sql(row_sql: str, rows: int) -> str:
         return f'INSERT INTO "{table.name}" VALUES ' + ", ".join([row_sql] * rows)
 
     gc_was_enabled = gc.isenabled()
@@ -270,15 +385,20 @@ def load_table(engine: sa.Engine, table: sa.Table, data: pa.Table) -> LoadStats:
             # exec_driver_sql would insist on tuples; the raw cursor takes the lists as they are.
             cursor = conn.connection.dbapi_connection.cursor()
             try:
-                for offset in range(0, n_rows, slice_rows):
-                    columns = to_db_columns(data.slice(offset, slice_rows))
-                    rows = len(columns[0])
-                    full_rows = rows // per_statement * per_statement
-                    batches = row_batches(columns, per_statement)
-                    if full_rows:
-                        cursor.executemany(insert_sql(per_statement), itertools.islice(batches, full_rows // per_statement))
-                    if rows > full_rows:
-                        cursor.execute(insert_sql(rows - full_rows), next(batches))
+                for batch_start in range(0, n_rows, batch_rows):
+                    batch = data.slice(batch_start, batch_rows)
+                    columns = [PreparedColumn.of(c) for c in batch.columns]
+                    row_sql = "(" + ", ".join(c.placeholder for c in columns) + ")"
+                    full_sql = insert_sql(row_sql, per_statement)
+                    for offset in range(0, batch.num_rows, slice_rows):
+                        rows = min(slice_rows, batch.num_rows - offset)
+                        params: list = [None] * (rows * n_cols)
+                        for j, column in enumerate(columns):
+                            params[j::n_cols] = column.values(offset, rows)
+                        full = rows // per_statement * width
+                        cursor.executemany(full_sql, [params[i : i + width] for i in range(0, full, width)])
+                        if full < len(params):
+                            cursor.execute(insert_sql(row_sql, rows - full // n_cols), params[full:])
             except sqlite3.IntegrityError as exc:
                 raise OttError(f"{table.name}: input violates the table's grain or NOT NULL keys ({exc})") from exc
             finally:

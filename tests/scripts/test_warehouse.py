@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import datetime as dt_
+import math
+import random
 import sqlite3
 import subprocess
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 import sqlalchemy as sa
@@ -170,3 +173,141 @@ def test_utc_timestamp_type_binds_aware_datetimes() -> None:
     bound = utc_type.process_bind_param(dt_.datetime(2026, 3, 2, 12, 0, 0, 123456, tzinfo=plus_two), None)
     assert bound == "2026-03-02T10:00:00.123Z"
     assert utc_type.process_result_value(bound, None) == dt_.datetime(2026, 3, 2, 10, 0, 0, 123000, tzinfo=dt_.timezone.utc)
+
+
+# --- the bulk load's fast paths store exactly what SQLAlchemy's declared types store ---
+
+UTC = dt_.timezone.utc
+_EDGE_TIMESTAMPS = [
+    # (not years < 1000: UtcTimestamp's strftime does not zero-pad them; Arrow does)
+    dt_.datetime(1000, 1, 1, tzinfo=UTC),
+    dt_.datetime(1969, 12, 31, 23, 59, 59, 999000, tzinfo=UTC),
+    dt_.datetime(2026, 3, 2, 0, 0, tzinfo=UTC),
+    dt_.datetime(2026, 3, 2, 7, 8, 9, 120000, tzinfo=UTC),
+    dt_.datetime(9999, 12, 31, 23, 59, 59, 999000, tzinfo=UTC),
+]
+_EDGE_FLOATS = [0.1 + 0.2, 1e-310, 1.7976931348623157e308, -2.5, math.inf, -math.inf, math.nan, 1 / 3]
+
+
+def _edge_sessions(n: int) -> list[dict]:
+    """Rows of silver_sessions that take every conversion path of the load: unique text
+    (user_id: non-ASCII, quotes), repeated text with more distinct values than a CASE
+    takes (content_id), few repeated values (device_type, event_date, end_ts: the CASE
+    path, quotes and NULL included), an all-null text column (country), unique
+    timestamps with milliseconds, NULLs in numeric, boolean and float columns, big
+    integers and float edge values."""
+    rng = random.Random(51)
+    rows = []
+    for i in range(n):
+        start = dt_.datetime(2026, 3, 2, tzinfo=UTC) + dt_.timedelta(milliseconds=rng.randrange(10**10))
+        rows.append(
+            {
+                "session_id": f"s{i:06d}",
+                "user_id": None if i % 7 == 0 else f"ü'{rng.random()}",
+                "content_id": None if i % 11 == 0 else f"c{i % 40:02d}-é",
+                "device_type": [None, "it's", "café", "tv"][i % 4],
+                "country": None,
+                "session_start_ts": None if i % 13 == 0 else rng.choice([*_EDGE_TIMESTAMPS, start, start]),
+                "event_date": None if i % 9 == 0 else rng.choice([dt_.date(1, 1, 1), dt_.date(1969, 12, 31), dt_.date(2026, 3, 2)]),
+                "end_ts": None if i % 5 == 0 else _EDGE_TIMESTAMPS[i % 3],
+                "started": None if i % 6 == 0 else i % 2 == 0,
+                "startup_ms": None if i % 4 == 0 else rng.choice([0, -1, 2**62, -(2**62), rng.randrange(10**9)]),
+                "start_failure": i % 3 == 0,
+                "exit_before_start": False,
+                "playback_failure": None if i % 8 == 0 else True,
+                "rebuffer_ms": i,
+                "paused_ms": 10**12 + i,
+                "rebuffer_count": i % 5,
+                "watch_ms": None if i % 10 == 0 else i * 1000,
+                "max_position_sec": 0,
+                "completed": i % 2 == 1,
+                "avg_bitrate_kbps": None if i % 3 == 0 else rng.choice(_EDGE_FLOATS),
+            }
+        )
+    return rows
+
+
+def _db_rows(db: Path, table: str) -> list[tuple]:
+    conn = sqlite3.connect(db)
+    try:
+        columns = [r[1] for r in conn.execute(f'PRAGMA table_info("{table}")')]
+        select = ", ".join(f'"{c}", typeof("{c}")' for c in columns)
+        return conn.execute(f'SELECT {select} FROM "{table}" ORDER BY 1').fetchall()
+    finally:
+        conn.close()
+
+
+@pytest.mark.parametrize("rows_per_slice, rows_per_batch", [(500, 100_000), (98, 294)])
+def test_bulk_load_stores_what_the_declared_types_store(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, rows_per_slice: int, rows_per_batch: int
+) -> None:
+    """load_table (Arrow compute, NaN for NULL, dictionary and CASE paths, slices and
+    batches, a final shorter statement) against a plain SQLAlchemy Core insert of the
+    same Python values through the declared column types."""
+    monkeypatch.setattr(warehouse, "ROWS_PER_SLICE", rows_per_slice)
+    monkeypatch.setattr(warehouse, "ROWS_PER_BATCH", rows_per_batch)
+    rows = _edge_sessions(1_234)
+    table = warehouse.METADATA.tables["silver_sessions"]
+    data = pa.Table.from_pylist(rows, schema=SILVER_SCHEMAS["silver_sessions"])
+    # every conversion path is taken (see _edge_sessions)
+    prepared = {name: warehouse.PreparedColumn.of(data[name]) for name in data.column_names}
+    assert prepared["user_id"].strings is not None
+    assert prepared["content_id"].objects is not None
+    assert prepared["device_type"].placeholder.startswith("CASE ? ") and "'it''s'" in prepared["device_type"].placeholder
+    assert prepared["end_ts"].placeholder.startswith("CASE ? ")
+    assert prepared["startup_ms"].nulls is not None and prepared["avg_bitrate_kbps"].nulls is not None
+
+    fast, reference = tmp_path / "fast.db", tmp_path / "reference.db"
+    for db in (fast, reference):
+        engine = sa.create_engine(f"sqlite:///{db}")
+        with engine.begin() as conn:
+            conn.execute(sa.schema.CreateTable(table))
+            if db == reference:
+                conn.execute(table.insert(), rows)
+        if db == fast:
+            assert warehouse.load_table(engine, table, data).rows == len(rows)
+        engine.dispose()
+    stored = _db_rows(fast, "silver_sessions")
+    assert stored == _db_rows(reference, "silver_sessions")
+    # spot checks of the documented formats
+    by_id = {r[0]: r for r in stored}
+    assert by_id["s000001"][2 * 7 : 2 * 7 + 2] == ("1969-12-31T23:59:59.999Z", "text")  # end_ts, i % 3 == 1
+    assert by_id["s000000"][2 * 9 : 2 * 9 + 2] == (None, "null")  # startup_ms, i % 4 == 0
+    assert {r[8] for r in stored} == {None}  # country: all NULL
+
+
+def test_null_key_is_rejected_as_a_grain_violation(tmp_path: Path) -> None:
+    # NULLs are bound as NaN, which SQLite stores as NULL: NOT NULL keys still reject them
+    rows = _edge_sessions(10)
+    rows[4]["session_id"] = None
+    table = warehouse.METADATA.tables["silver_sessions"]
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'k.db'}")
+    with engine.begin() as conn:
+        conn.execute(sa.schema.CreateTable(table))
+    with pytest.raises(OttError, match="silver_sessions: input violates the table's grain or NOT NULL keys"):
+        warehouse.load_table(engine, table, pa.Table.from_pylist(rows, schema=SILVER_SCHEMAS["silver_sessions"]))
+    engine.dispose()
+
+
+def test_iso_utc_text_matches_the_regex_formulation_for_any_instant() -> None:
+    """The slice-replacement fast path (years 0000-9999) and the fallback give the text
+    of the plain regex formulation, including Arrow's out-of-range text, and nulls."""
+    ms = [0, -1, 999, -62_167_219_200_000, 253_402_300_799_999, 253_402_300_800_000, -62_167_219_200_001, 10**15, -(10**15)]
+    for values in (ms[:5], ms, [None, *ms[:3]], [None], []):
+        column = pa.chunked_array([pa.array(values, pa.timestamp("ms", tz="UTC"))])
+        text = column.cast(pa.timestamp("ms")).cast(pa.string())
+        expected = pc.replace_substring_regex(text, pattern=r"^(\S+) (\S+)$", replacement=r"\1T\2Z")
+        assert warehouse.iso_utc_text(column).to_pylist() == expected.to_pylist(), values
+    assert warehouse.iso_utc_text(pa.array([1_700_000_000_123], pa.timestamp("ms", tz="UTC"))).to_pylist() == [
+        "2023-11-14T22:13:20.123Z"
+    ]
+
+
+def test_numeric_view_and_null_mask_honour_array_offsets() -> None:
+    array = pa.array([10, None, -(2**62), 40, None, 60], pa.int64()).slice(1, 4)  # offset 1
+    view, nulls = warehouse.numeric_view(array), warehouse.null_mask(array)
+    assert nulls.tolist() == [True, False, False, True]
+    assert view[~nulls].tolist() == [-(2**62), 40]
+    floats = pa.array([0.5, 1e-310, None], pa.float64()).slice(1)
+    assert warehouse.numeric_view(floats)[0] == 1e-310 and warehouse.null_mask(floats).tolist() == [False, True]
+    assert warehouse.null_mask(pa.array([1, 2])) is None

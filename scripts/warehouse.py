@@ -69,8 +69,6 @@ SESSIONS_TABLE = "silver_sessions"
 # Load order: dimensions, sessions, then the gold marts.
 WAREHOUSE_TABLES: tuple[str, ...] = DIMENSION_TABLES + (SESSIONS_TABLE,) + GOLD_TABLES
 
-TIMESTAMP_FORMAT = "%Y-%m-%dT%H:%M:%SZ"  # Arrow's %S carries the milliseconds of a ms timestamp
-
 
 class UtcTimestamp(sa.types.TypeDecorator):
     """A UTC instant stored as ISO-8601 text ``YYYY-MM-DDTHH:MM:SS.sssZ``."""

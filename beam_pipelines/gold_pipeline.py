@@ -37,7 +37,8 @@ from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import StandardOptions, TestOptions
 
 from beam_pipelines import catalog
-from beam_pipelines.cli_support import OttArgumentParser, OttError, add_data_dir, configure_logging
+from beam_pipelines.cli_args import gold_parser as build_parser
+from beam_pipelines.cli_support import OttError, configure_logging
 from beam_pipelines.marts import logic
 from beam_pipelines.marts.transforms import (
     DEFAULT_BUCKETS,
@@ -55,27 +56,6 @@ log = logging.getLogger("ott.gold")
 
 # silver tables gold cannot do without (event tables may legitimately be empty)
 REQUIRED_SILVER = ("silver_users", "silver_content", "silver_campaigns", "silver_sessions")
-
-
-def build_parser() -> OttArgumentParser:
-    parser = OttArgumentParser(
-        prog="ott gold",
-        description="Beam: silver Parquet → the nine gold marts (Parquet + JSON lines).",
-        epilog="Unrecognised --flags are passed to Beam's PipelineOptions (--runner, --project, ...).",
-    )
-    add_data_dir(parser)
-    parser.add_argument(
-        "--dt",
-        help="accepted for symmetry with `ott silver`; gold always recomputes from all partitions "
-        "(the cross-partition duplicate rule needs them)",
-    )
-    parser.add_argument(
-        "--buckets",
-        type=int,
-        default=DEFAULT_BUCKETS,
-        help="hash buckets for the per-user and per-event_id steps (default: %(default)s)",
-    )
-    return parser
 
 
 def resolve_data_dir(data_dir: str) -> str:

@@ -68,7 +68,9 @@ from apache_beam.options.pipeline_options import PipelineOptions, StandardOption
 
 from beam_pipelines import catalog, silver_io
 from beam_pipelines.bronze_csv import BronzeBatch, parse_bronze_bytes
-from beam_pipelines.cli_support import OttArgumentParser, OttError, add_data_dir, configure_logging
+from beam_pipelines.cli_args import DEFAULT_BUCKETS
+from beam_pipelines.cli_args import silver_parser as build_parser
+from beam_pipelines.cli_support import OttError, configure_logging
 from beam_pipelines.options import check_service_names, make_pipeline, pipeline_options
 from beam_pipelines.schema import (
     DIM_DATASETS,
@@ -92,7 +94,6 @@ from beam_pipelines.validate import (
 
 log = logging.getLogger("ott.silver")
 
-DEFAULT_BUCKETS = 4
 PLAYBACK = "playback_events"
 SESSIONS = "silver_sessions"
 _DT_FOLDER = re.compile(r"/dt=([^/]+)/[^/]+$")
@@ -843,22 +844,6 @@ def _session_files(data_dir: str, bucket: int, sessions: pa.Table) -> Iterator[t
 
 
 # ------------------------------------------------------------- entry points
-
-
-def build_parser() -> OttArgumentParser:
-    parser = OttArgumentParser(
-        prog="ott silver",
-        description="Beam: bronze CSV → validated, deduplicated silver Parquet, quarantine, sessions, audit.",
-        epilog="Unrecognised --flags are Beam PipelineOptions (--runner, --project, --region, "
-        "--temp_location, --direct_running_mode, --direct_num_workers, ...).",
-    )
-    add_data_dir(parser)
-    parser.add_argument("--dt", help="one ingest date YYYY-MM-DD (default: every dt folder in bronze)")
-    parser.add_argument("--run-id", help="audit id: runs/<run-id>.json (default: silver-<dt or all>)")
-    parser.add_argument(
-        "--buckets", type=int, default=DEFAULT_BUCKETS, help="hash buckets of the shuffles = files per partition"
-    )
-    return parser
 
 
 def run(argv: Sequence[str] | None = None) -> dict | None:

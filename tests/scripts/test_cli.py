@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import subprocess
+import sys
+import types
+from pathlib import Path
 
 import pytest
 
@@ -39,3 +42,118 @@ def test_run_rejects_generator_flags_with_skip_generate(ott_bin, tmp_path):
     assert result.returncode != 0
     assert result.stderr.strip().count("\n") == 0
     assert "Traceback" not in result.stderr
+
+
+# ----------------------------------------------------------------- fast help
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_help_does_not_import_beam_or_pandas(command):
+    """`ott <cmd> --help` answers before any heavy import (timings: bench/bench_cli.py)."""
+    code = (
+        "import sys\nfrom scripts.cli import main\n"
+        f"try:\n    main([{command!r}, '--help'])\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in ('apache_beam', 'pandas') if m in sys.modules))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=300)
+    assert result.returncode == 0, result.stderr
+    assert f"ott {command}" in result.stdout
+    assert result.stdout.strip().splitlines()[-1] == "[]"
+
+
+def test_light_parsers_match_the_stages_defaults():
+    from beam_pipelines import cli_args, gold_pipeline, silver_pipeline
+    from beam_pipelines.marts import transforms
+    from scripts import quality_gate, stages
+
+    assert silver_pipeline.build_parser is cli_args.silver_parser
+    assert gold_pipeline.build_parser is cli_args.gold_parser
+    assert cli_args.DEFAULT_BUCKETS == transforms.DEFAULT_BUCKETS == silver_pipeline.DEFAULT_BUCKETS
+    assert stages.DEFAULT_MAX_QUARANTINE_RATE == quality_gate.DEFAULT_MAX_QUARANTINE_RATE
+
+
+# ------------------------------------------------------------------ ott run
+
+
+class FakeStages:
+    """Stands in for the stage modules: records (module, argv); one module may fail."""
+
+    def __init__(self, fail: str | None = None):
+        self.calls: list[tuple[str, list[str]]] = []
+        self.fail = fail
+
+    def import_module(self, name: str):
+        def main(argv):
+            self.calls.append((name, list(argv)))
+            if name == self.fail:
+                from scripts.quality_gate import QualityGateError
+
+                raise QualityGateError("quality gate failed: playback_events dt=2026-11-02: too many")
+            return 0
+
+        return types.SimpleNamespace(main=main)
+
+
+def bronze(data_dir: Path, dataset: str, dt: str) -> None:
+    part = data_dir / "bronze" / dataset / f"dt={dt}" / "part-00000.csv"
+    part.parent.mkdir(parents=True)
+    part.write_text("event_id\n")
+
+
+@pytest.fixture
+def fake_stages(monkeypatch, tmp_path):
+    from scripts import quality_gate, run_all
+
+    fake = FakeStages()
+    monkeypatch.setattr(run_all.importlib, "import_module", fake.import_module)
+    checked = []
+
+    def read_partition_quality(data_dir, dataset, dt):
+        checked.append((dataset, dt))
+        return quality_gate.parse_audit(dataset, dt, {"rows_read": 1, "rows_valid": 1, "duplicates_dropped": 0,
+                                                      "rows_quarantined": 0})
+
+    monkeypatch.setattr(quality_gate, "read_partition_quality", read_partition_quality)
+    fake.checked = checked
+    for dataset in ("playback_events", "ad_events"):
+        bronze(tmp_path, dataset, "2026-11-02")
+    bronze(tmp_path, "playback_events", "2026-11-03")  # late events past the last day
+    return fake
+
+
+def test_run_follows_the_stage_list_gates_included(fake_stages, tmp_path):
+    from scripts.run_all import main
+
+    assert main(["--data-dir", str(tmp_path), "--days", "2", "--max-quarantine-rate", "0.1", "--direct_num_workers=2"]) == 0
+    d = ["--data-dir", str(tmp_path)]
+    assert fake_stages.calls == [
+        ("scripts.generate", [*d, "--days", "2"]),
+        ("beam_pipelines.silver_pipeline", [*d, "--direct_num_workers=2"]),
+        ("scripts.quality_gate", [*d, "--dt", "2026-11-02", "--max-quarantine-rate", "0.1"]),
+        ("beam_pipelines.gold_pipeline", [*d, "--direct_num_workers=2"]),
+        ("scripts.quality_gate", ["--gold-tests", *d]),
+        ("scripts.warehouse", d),
+        ("scripts.analytics", d),
+        ("scripts.report", d),
+    ]
+    # a date only one event dataset has is judged dataset by dataset
+    assert fake_stages.checked == [("playback_events", "2026-11-03")]
+
+
+def test_run_stops_at_a_failing_gate(fake_stages, tmp_path, capsys):
+    from beam_pipelines.cli_support import guarded
+    from scripts.run_all import main
+
+    fake_stages.fail = "scripts.quality_gate"
+    assert guarded(main, "ott run", ["--data-dir", str(tmp_path), "--skip-generate"]) == 1
+    assert [module for module, _ in fake_stages.calls] == ["beam_pipelines.silver_pipeline", "scripts.quality_gate"]
+    err = capsys.readouterr().err
+    assert err.startswith("ott run: error: quality gate failed") and err.count("\n") == 1
+
+
+@pytest.mark.parametrize("rate", ["-0.1", "1.5"])
+def test_run_rejects_a_rate_outside_the_unit_interval(ott_bin, tmp_path, rate):
+    result = run(ott_bin, "run", "--max-quarantine-rate", rate, "--data-dir", str(tmp_path))
+    assert result.returncode == 1
+    assert "--max-quarantine-rate must be within [0, 1]" in result.stderr
+    assert result.stderr.strip().count("\n") == 0

@@ -1,19 +1,15 @@
 #!/usr/bin/env bash
 # One-click runner for the OTT analytics pipeline.
 #
-#   ./run_pipeline.sh              set up the environment (if needed) and run every stage
-#   ./run_pipeline.sh run [flags]  the same, with flags (see below)
+#   ./run_pipeline.sh              set up the environment (if needed) and run every stage (`ott run`)
+#   ./run_pipeline.sh run [flags]  the same, with `ott run` flags (see below)
 #   ./run_pipeline.sh test         set up the environment (if needed) and run the test suite
 #   ./run_pipeline.sh airflow      start Airflow on 127.0.0.1 with this project's DAG (Ctrl-C stops it)
 #   ./run_pipeline.sh setup        only set up the environment
 #
-# `run` flags, routed to the steps that understand them (the same routing as `ott run`):
-#   --data-dir DIR                               every step (default: $OTT_DATA_DIR or data/)
-#   --seed N --start-date D --days N --users N --events-per-day N --defect-rate R
-#                                                `ott generate` only
-#   --skip-generate                              process the bronze already in DIR
-#   any other --flag[=value]                     the Beam stages (silver, gold) as PipelineOptions,
-#                                                e.g. --direct_num_workers=2
+# `run` hands its flags to `ott run` (`.venv/bin/ott run --help` lists them): the stages in the
+# Airflow DAG's order, gates included; e.g. --data-dir DIR, --skip-generate, --days N,
+# --users N, --max-quarantine-rate R, and Beam PipelineOptions such as --direct_num_workers=2.
 # `test` passes its arguments to pytest; it runs on OTT_TEST_WORKERS pytest-xdist workers
 # (default 2, one per core of the reference machine; 0 runs in-process).
 #
@@ -27,8 +23,6 @@ cd "$ROOT"
 UV_VERSION="0.13.8"
 PYTHON="${PYTHON:-python3}"
 VENV_BIN="$ROOT/.venv/bin"
-# The pipeline steps, in order. run_pipeline.ps1 lists the same steps (tests/dags check it).
-STEPS=(generate silver gold warehouse analytics report)
 
 log() { printf '[run_pipeline %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { printf '[run_pipeline] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -53,46 +47,10 @@ setup_env() {
 # ----------------------------------------------------------------------------- run
 
 run_pipeline() {
-  local data_dir="${OTT_DATA_DIR:-data}" skip_generate=0
-  local -a gen_args=() beam_args=()
-  while [[ $# -gt 0 ]]; do
-    case "$1" in
-      --data-dir) [[ $# -ge 2 ]] || die "--data-dir needs a value"; data_dir="$2"; shift 2 ;;
-      --data-dir=*) data_dir="${1#*=}"; shift ;;
-      --skip-generate) skip_generate=1; shift ;;
-      --seed|--start-date|--days|--users|--events-per-day|--defect-rate)
-        [[ $# -ge 2 ]] || die "$1 needs a value"; gen_args+=("$1" "$2"); shift 2 ;;
-      --seed=*|--start-date=*|--days=*|--users=*|--events-per-day=*|--defect-rate=*)
-        gen_args+=("$1"); shift ;;
-      --*) beam_args+=("$1"); shift ;;
-      *) die "unexpected argument '$1' (flags only; see the header of run_pipeline.sh)" ;;
-    esac
-  done
-  if [[ $skip_generate == 1 && ${#gen_args[@]} -gt 0 ]]; then
-    die "generator flags make no sense with --skip-generate"
-  fi
-  export OTT_DATA_DIR="$data_dir" PYTHONUNBUFFERED=1
-
-  local start=$SECONDS t0 step
-  local -a argv
-  for step in "${STEPS[@]}"; do
-    if [[ $step == generate && $skip_generate == 1 ]]; then
-      log "step generate skipped (--skip-generate)"
-      continue
-    fi
-    argv=(--data-dir "$data_dir")
-    case "$step" in
-      generate) argv+=(${gen_args[@]+"${gen_args[@]}"}) ;;
-      silver|gold) argv+=(${beam_args[@]+"${beam_args[@]}"}) ;;
-    esac
-    log "step ${step}: ott ${step} ${argv[*]}"
-    t0=$SECONDS
-    "$VENV_BIN/ott" "$step" "${argv[@]}" || die "step '${step}' failed (exit $?); see the messages above"
-    log "step ${step} done in $((SECONDS - t0)) s"
-  done
-  log "pipeline finished in $((SECONDS - start)) s"
-  log "report:    $(cd "$data_dir" && pwd)/reports/analysis_report.txt"
-  log "dashboard: $(cd "$data_dir" && pwd)/reports/dashboard.html"
+  # `ott run` owns the stage list (scripts/stages.py, the DAG's too) and the flag routing.
+  export PYTHONUNBUFFERED=1
+  log "ott run $*"
+  "$VENV_BIN/ott" run "$@" || die "ott run failed (exit $?); see the messages above"
 }
 
 # ------------------------------------------------------------------------- airflow

@@ -4,7 +4,8 @@
 #   ./run_pipeline.sh              set up the environment (if needed) and run every stage (`ott run`)
 #   ./run_pipeline.sh run [flags]  the same, with `ott run` flags (see below)
 #   ./run_pipeline.sh test         set up the environment (if needed) and run the test suite
-#   ./run_pipeline.sh airflow      start Airflow on 127.0.0.1 with this project's DAG (Ctrl-C stops it)
+#   ./run_pipeline.sh airflow      start Airflow on 127.0.0.1 with this project's DAG (Ctrl-C stops it;
+#                                  if the script is killed, even by kill -9, its processes follow it)
 #   ./run_pipeline.sh setup        only set up the environment
 #
 # `run` hands its flags to `ott run` (`.venv/bin/ott run --help` lists them): the stages in the
@@ -13,8 +14,9 @@
 # `test` passes its arguments to pytest; it runs on OTT_TEST_WORKERS pytest-xdist workers
 # (default 2, one per core of the reference machine; 0 runs in-process).
 #
-# `airflow` settings (environment): OTT_AIRFLOW_PORT (8080), AIRFLOW_HOME (.airflow/),
-# OTT_AIRFLOW_USER (admin), OTT_AIRFLOW_PASSWORD (generated once, kept in AIRFLOW_HOME).
+# `airflow` settings (environment): OTT_AIRFLOW_PORT (8080), OTT_AIRFLOW_LOG_PORT (task-log
+# server, default a free port), AIRFLOW_HOME (.airflow/), OTT_AIRFLOW_USER (admin),
+# OTT_AIRFLOW_PASSWORD (generated once, kept in AIRFLOW_HOME), OTT_DAG_SCHEDULE (none; e.g. @daily).
 # OTT_SKIP_SETUP=1 uses the existing .venv as it is (no `uv sync`).
 set -euo pipefail
 
@@ -79,20 +81,29 @@ stop_airflow() {
   log "Airflow stopped"
 }
 
-start_component() {  # start_component NAME ARGS... : one Airflow component in its own process group
+start_component() {  # start_component NAME COMMAND... : one component in its own process group
   local name="$1"
   shift
+  # The supervisor kills the group if this script dies without cleaning up (kill -9).
   # stdin from /dev/null: a background process group reading the terminal would be stopped.
-  "$VENV_BIN/airflow" "$@" < /dev/null > "$AIRFLOW_HOME/logs/$name.out" 2>&1 &
+  "$VENV_BIN/python" -m scripts.airflow_local supervise -- "$@" < /dev/null > "$AIRFLOW_HOME/logs/$name.out" 2>&1 &
   AIRFLOW_PIDS+=("$!")
-  log "started airflow $* (pid $!, output in $AIRFLOW_HOME/logs/$name.out)"
+  log "started $name: ${*#"$VENV_BIN/"} (pid $!, output in $AIRFLOW_HOME/logs/$name.out)"
+}
+
+free_port() {  # a TCP port free on 127.0.0.1 right now
+  "$VENV_BIN/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 run_airflow() {
   [[ $# -eq 0 ]] || die "the airflow mode takes no arguments (use OTT_AIRFLOW_PORT, AIRFLOW_HOME, ...)"
+  # The metadata DB, airflow.cfg (it holds the generated secret keys), the passwords file
+  # and the task logs: readable by this user only.
+  umask 077
   local port="${OTT_AIRFLOW_PORT:-8080}" user="${OTT_AIRFLOW_USER:-admin}"
   export AIRFLOW_HOME="${AIRFLOW_HOME:-$ROOT/.airflow}"
   mkdir -p "$AIRFLOW_HOME/logs"
+  chmod go-rwx "$AIRFLOW_HOME"
   export PATH="$VENV_BIN:$PATH" PYTHONUNBUFFERED=1
   export OTT_DATA_DIR="${OTT_DATA_DIR:-$ROOT/data}"
   export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/dags"
@@ -101,6 +112,11 @@ run_airflow() {
   export AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT="$port"
   export AIRFLOW__API__BASE_URL="http://127.0.0.1:$port"
   export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$port/execution/"
+  # Task logs are served by our own log server on 127.0.0.1 (Airflow's binds every
+  # interface), at a free port; the API server finds it through the tasks' hostname.
+  local log_port="${OTT_AIRFLOW_LOG_PORT:-$(free_port)}"
+  export AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT="$log_port" AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT="$log_port"
+  export AIRFLOW__CORE__HOSTNAME_CALLABLE=scripts.airflow_local.loopback_hostname
   # Sized for a 2-core laptop: one API worker, one parsing process, two task slots, one run
   # at a time (the DAG rebuilds gold and the warehouse from every partition anyway).
   export AIRFLOW__CORE__EXECUTOR=LocalExecutor
@@ -123,14 +139,21 @@ run_airflow() {
   log "migrating the Airflow metadata database"
   "$VENV_BIN/airflow" db migrate > "$AIRFLOW_HOME/logs/db-migrate.out" 2>&1 \
     || die "airflow db migrate failed; see $AIRFLOW_HOME/logs/db-migrate.out"
+  # Files made before this umask (an older launcher, another tool) are tightened too.
+  local file
+  for file in "$AIRFLOW_HOME"/airflow.db* "$AIRFLOW_HOME/airflow.cfg" "$passwords"; do
+    if [[ -e "$file" ]]; then chmod go-rwx "$file"; fi
+  done
 
   trap stop_airflow EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
   set -m  # job control: every background component gets its own process group
-  start_component api-server api-server --port "$port"
-  start_component scheduler scheduler
-  start_component dag-processor dag-processor
+  start_component api-server "$VENV_BIN/airflow" api-server --port "$port"
+  start_component scheduler "$VENV_BIN/airflow" scheduler --skip-serve-logs
+  start_component triggerer "$VENV_BIN/airflow" triggerer --skip-serve-logs
+  start_component dag-processor "$VENV_BIN/airflow" dag-processor
+  start_component log-server "$VENV_BIN/python" -m scripts.airflow_local serve-logs
   set +m
 
   local url="http://127.0.0.1:$port" waited=0
@@ -147,7 +170,7 @@ PY
     waited=$((waited + 2))
   done
   log "Airflow is up: $url   (login: $user / $password)"
-  log "DAG 'ott_analytics_pipeline' (paused at first: switch it on, or use Trigger ▶ with a logical date)"
+  log "DAG 'ott_analytics_pipeline': Trigger it (the form picks the logical date and unpauses the DAG; no scheduled runs)"
   log "press Ctrl-C to stop every Airflow process started here"
   # Wait until one component dies (then stop the rest) or until Ctrl-C / SIGTERM.
   wait -n "${AIRFLOW_PIDS[@]}" || true

@@ -108,7 +108,9 @@ run_airflow() {
   export OTT_DATA_DIR="${OTT_DATA_DIR:-$ROOT/data}"
   export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/dags"
   export AIRFLOW__CORE__LOAD_EXAMPLES=False
-  export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-sqlite:///$AIRFLOW_HOME/airflow.db}"
+  # SQLite lets one writer in at a time; wait up to 30 s for the lock (Python's default is 5 s,
+  # which a busy 2-core machine exceeds: the UI then gets HTTP 500 on a trigger).
+  export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-sqlite:///$AIRFLOW_HOME/airflow.db?timeout=30}"
   export AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT="$port"
   export AIRFLOW__API__BASE_URL="http://127.0.0.1:$port"
   export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$port/execution/"
@@ -170,7 +172,7 @@ PY
     waited=$((waited + 2))
   done
   log "Airflow is up: $url   (login: $user / $password)"
-  log "DAG 'ott_analytics_pipeline': Trigger it (the form picks the logical date and unpauses the DAG; no scheduled runs)"
+  log "DAG 'ott_analytics_pipeline' has no schedule: open it and click Trigger (the logical date picks the day processed)"
   log "press Ctrl-C to stop every Airflow process started here"
   # Wait until one component dies (then stop the rest) or until Ctrl-C / SIGTERM.
   wait -n "${AIRFLOW_PIDS[@]}" || true

@@ -20,9 +20,10 @@ stage of `scripts/stages.py` (the same list, in the same order, as `ott run`):
   analytics, `reports/analysis_report.txt` and `reports/dashboard.html`.
 
 **Runs.** No schedule by default: a run happens when you trigger one, for the logical date
-you pick (its day is the partition it writes), so no scheduled run appears when the DAG
-is unpaused. `OTT_DAG_SCHEDULE=@daily` (in the environment of the scheduler and DAG
-processor) turns on a daily run of the latest day, with `catchup=False`. Runs are
+you pick (its day is the partition it writes); the DAG is active from the start and no
+scheduled run ever appears. `OTT_DAG_SCHEDULE=@daily` (in the environment of the
+scheduler and DAG processor) turns on a daily run of the latest day (`catchup=False`),
+and the DAG then starts paused. Runs are
 serialised (`max_active_runs=1`): gold, the warehouse and the report are rebuilt from all
 partitions. Every task is idempotent for its logical date: a second run of the same day
 replaces that day's partition, never appends.
@@ -216,6 +217,10 @@ def _beam_stage(stage: Stage) -> OttBeamPipelineOperator:
     start_date=dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc),
     catchup=False,
     max_active_runs=1,
+    # Without a schedule an active DAG only runs when triggered, so it starts active: the
+    # trigger form then has nothing to unpause (its unpause and its new run are two
+    # concurrent writes, which SQLite metadata can refuse). A scheduled DAG starts paused.
+    is_paused_upon_creation=SCHEDULE is not None,
     default_args=DEFAULT_ARGS,
     params=PARAMS,
     tags=["ott", "medallion", "beam", "analytics"],

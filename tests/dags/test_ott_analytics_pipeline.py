@@ -42,6 +42,8 @@ def test_runs_only_when_triggered_by_default(dag):
     # no scheduled run appears when the DAG is unpaused (the trigger form unpauses it)
     assert dag.schedule is None
     assert type(dag.timetable).__name__ == "NullTimetable"
+    # active from the start: the trigger form then sends no unpause alongside the new run
+    assert dag.is_paused_upon_creation is False
     assert dag.catchup is False
     assert dag.max_active_runs == 1
     assert dag.start_date == dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc)
@@ -69,8 +71,8 @@ def _parse_in_subprocess(code: str, **env: str) -> str:
 
 
 def test_a_daily_schedule_is_opt_in():
-    code = "d = dag(); print(d.schedule, d.catchup, d.max_active_runs)"
-    assert _parse_in_subprocess(code, OTT_DAG_SCHEDULE="@daily") == "@daily False 1"
+    code = "d = dag(); print(d.schedule, d.catchup, d.max_active_runs, d.is_paused_upon_creation)"
+    assert _parse_in_subprocess(code, OTT_DAG_SCHEDULE="@daily") == "@daily False 1 True"
 
 
 def test_tasks_are_the_stages_of_ott_run_in_order(dag):

@@ -70,14 +70,15 @@ def test_trigger_through_the_rest_api_and_stop_cleanly(tmp_path):
             request(f"{base}/api/v2/dags/{DAG_ID}")
         assert unauthenticated.value.code == 401
 
-        # No schedule: unpausing (the trigger form does it) adds no run of its own.
+        # No schedule, active from the start: the trigger form has nothing to unpause, and
+        # nothing but the triggered run will ever run.
         assert dag["timetable_summary"] is None and dag["next_dagrun_logical_date"] is None
+        assert dag["is_paused"] is False
         logical_date = "2026-11-02T00:00:00Z"
         conf = {"data_dir": str(data_dir), "users": 100, "events_per_day": 1500}
         run = request(
             f"{base}/api/v2/dags/{DAG_ID}/dagRuns", "POST", {"logical_date": logical_date, "conf": conf}, token
         )
-        request(f"{base}/api/v2/dags/{DAG_ID}", "PATCH", {"is_paused": False}, token)
 
         run_url = f"{base}/api/v2/dags/{DAG_ID}/dagRuns/{run['dag_run_id']}"
         state = wait_for(

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+import shlex
 import subprocess
 import sys
 import types
@@ -157,3 +159,69 @@ def test_run_rejects_a_rate_outside_the_unit_interval(ott_bin, tmp_path, rate):
     assert result.returncode == 1
     assert "--max-quarantine-rate must be within [0, 1]" in result.stderr
     assert result.stderr.strip().count("\n") == 0
+
+
+# ------------------------------------------------------- README commands parse
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def readme_commands() -> list[str]:
+    """`ott …` and `./run_pipeline.sh [run …]` command lines of README.md: shell blocks and inline code."""
+    text = README.read_text(encoding="utf-8")
+    lines = []
+    for block in re.findall(r"```(?:bash|sh|shell|console)\n(.*?)```", text, re.S):
+        lines += block.replace("\\\n", " ").splitlines()
+    lines += re.findall(r"`([^`\n]+)`", re.sub(r"```.*?```", "", text, flags=re.S))
+    found = []
+    for line in lines:
+        line = line.split(" #", 1)[0].strip()
+        if line.startswith("ott ") or line == "./run_pipeline.sh" or line.startswith("./run_pipeline.sh run"):
+            found.append(line)
+    return found
+
+
+def _argv(line: str) -> list[str]:
+    words = shlex.split(line)
+    return words[1:] if words[0] == "ott" else ["run", *words[2:]]
+
+
+def _beam_unknown(flags: list[str]) -> list[str]:
+    """The flags no Beam PipelineOptions class defines (how Beam itself collects them)."""
+    from apache_beam.options.pipeline_options import PipelineOptions, _BeamArgumentParser
+
+    parser = _BeamArgumentParser(allow_abbrev=False)
+    for cls in {str(c): c for c in PipelineOptions.__subclasses__()}.values():
+        cls._add_argparse_args(parser)
+    _, unknown = parser.parse_known_args(flags)
+    return [flag for flag in unknown if flag.startswith("-")]
+
+
+def test_readme_has_ott_commands():
+    commands = readme_commands()
+    assert any(c.startswith("ott silver") for c in commands) and any("run_pipeline.sh run" in c for c in commands)
+
+
+@pytest.mark.parametrize("line", readme_commands())
+def test_every_ott_command_in_the_readme_parses(line):
+    import importlib
+
+    from scripts.cli import HELP_PARSERS
+
+    name, *rest = _argv(line)
+    if name in ("--help", "-h") and not rest:
+        return  # `ott --help`: test_top_level_help_lists_every_command
+    assert name in COMMANDS, f"{line}: no such command"
+    if name in HELP_PARSERS:
+        module_name, function = HELP_PARSERS[name].split(":")
+        parser = getattr(importlib.import_module(module_name), function)()
+    else:
+        parser = importlib.import_module(COMMANDS[name][0]).build_parser()
+    try:
+        _, unknown = parser.parse_known_args(rest)
+    except SystemExit as exc:
+        if exc.code == 0 and ("--help" in rest or "-h" in rest):
+            return  # a help invocation: it printed the help
+        pytest.fail(f"{line}: rejected by `ott {name}` (see the error above)")
+    takes_beam_options = name in HELP_PARSERS or name == "run"
+    assert (_beam_unknown(unknown) if takes_beam_options else unknown) == [], f"{line}: unknown flags"

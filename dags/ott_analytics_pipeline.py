@@ -97,7 +97,8 @@ PARAMS = {
     "beam_options": Param({}, type="object", title="Extra Beam PipelineOptions",
                           description='e.g. {"direct_num_workers": 2} or {"temp_location": "gs://bucket/tmp"}.'),
     "dataflow_config": Param({}, type="object", title="DataflowConfiguration",
-                             description='Read only with DataflowRunner, e.g. {"project_id": "p", "location": "europe-west1"}.'),
+                             description="Read only with DataflowRunner, "
+                             'e.g. {"project_id": "p", "location": "europe-west1"}.'),
 }
 
 # Run option -> its value in a Beam task, rendered when the task runs.
@@ -211,7 +212,8 @@ def _beam_stage(stage: Stage) -> OttBeamPipelineOperator:
 
 @dag(
     dag_id="ott_analytics_pipeline",
-    description="OTT medallion pipeline: bronze → Beam silver → quality gate → Beam gold → SQL tests → warehouse → report",
+    description="OTT medallion pipeline: bronze → Beam silver → quality gate → Beam gold → SQL tests "
+    "→ warehouse → report",
     doc_md=__doc__,
     schedule=SCHEDULE,
     start_date=dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc),

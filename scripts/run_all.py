@@ -133,6 +133,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             run_stage(stage, values, beam_argv)
         log.info("✔ %s in %.1f s", stage.name, time.perf_counter() - t0)
     log.info("pipeline finished in %.1f s", time.perf_counter() - total)
-    for what, path in (("report", catalog.report_file(args.data_dir)), ("dashboard", catalog.dashboard_file(args.data_dir))):
+    outputs = (("report", catalog.report_file(args.data_dir)), ("dashboard", catalog.dashboard_file(args.data_dir)))
+    for what, path in outputs:
         log.info("%-10s %s", what + ":", path if "://" in path else os.path.abspath(path))
     return 0

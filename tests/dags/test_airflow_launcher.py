@@ -50,7 +50,10 @@ def test_private_airflow_that_dies_with_its_launcher(tmp_path):
             [str(REPO_ROOT / "run_pipeline.sh"), "airflow"], env=env, stdout=sink, stderr=subprocess.STDOUT
         )
     try:
-        wait_for("the 'Airflow is up' line", lambda: "Airflow is up" in output.read_text(), STARTUP_TIMEOUT_S, script, output)
+        def up() -> bool:
+            return "Airflow is up" in output.read_text()
+
+        wait_for("the 'Airflow is up' line", up, STARTUP_TIMEOUT_S, script, output)
         health_url = f"http://127.0.0.1:{port}/api/v2/monitor/health"
         health = wait_for(
             "every component to report healthy",

@@ -67,7 +67,10 @@ def test_no_mode_runs_the_whole_pipeline(fake_project):
 def test_a_failing_run_exits_non_zero_with_one_error_line(fake_project):
     result = run_script(fake_project, "run", "--skip-generate", FAIL_WITH="3")
     assert result.returncode == 1
-    assert result.stderr.splitlines() == ["ott run: error: boom", "[run_pipeline] ERROR: ott run failed (exit 3); see the messages above"]
+    assert result.stderr.splitlines() == [
+        "ott run: error: boom",
+        "[run_pipeline] ERROR: ott run failed (exit 3); see the messages above",
+    ]
 
 
 @pytest.mark.parametrize(

@@ -126,7 +126,8 @@ def fake_stages(monkeypatch, tmp_path):
 def test_run_follows_the_stage_list_gates_included(fake_stages, tmp_path):
     from scripts.run_all import main
 
-    assert main(["--data-dir", str(tmp_path), "--days", "2", "--max-quarantine-rate", "0.1", "--direct_num_workers=2"]) == 0
+    argv = ["--data-dir", str(tmp_path), "--days", "2", "--max-quarantine-rate", "0.1", "--direct_num_workers=2"]
+    assert main(argv) == 0
     d = ["--data-dir", str(tmp_path)]
     assert fake_stages.calls == [
         ("scripts.generate", [*d, "--days", "2"]),

@@ -11,6 +11,7 @@ import signal
 import socket
 import stat
 import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -75,6 +76,31 @@ def test_private_airflow_that_dies_with_its_launcher(tmp_path):
         sockets = listening_sockets(ours())
         assert {address for address, _ in sockets} == {"127.0.0.1"}, sockets
         assert {port, log_port} <= {p for _, p in sockets}, sockets  # the API and the task-log server
+
+        # The API server fetches a running task's log from <task hostname>:<log port>: with the
+        # launcher's settings that is our log server on loopback, and it answers (a signed request).
+        probe = home / "logs" / "probe" / "attempt=1.log"
+        probe.parent.mkdir(parents=True)
+        probe.write_text("served over loopback\n")
+        fetch = "\n".join(
+            [
+                "from airflow.configuration import conf",
+                "from airflow.utils.net import get_hostname",
+                "from airflow.utils.log.file_task_handler import _fetch_logs_from_service as fetch",
+                "port = conf.getint('logging', 'worker_log_server_port')",
+                "r = fetch(f'http://{get_hostname()}:{port}/log/probe/attempt=1.log', 'probe/attempt=1.log')",
+                "print(r.status_code, r.text.strip())",
+            ]
+        )
+        launcher_env = {
+            **env,
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(log_port),
+            "AIRFLOW__CORE__HOSTNAME_CALLABLE": "scripts.airflow_local.loopback_hostname",
+        }
+        served = subprocess.run(
+            [sys.executable, "-c", fetch], env=launcher_env, capture_output=True, text=True, timeout=120
+        )
+        assert served.stdout.strip().splitlines()[-1:] == ["200 served over loopback"], served.stderr[-2000:]
 
         for path in (home / "airflow.db", home / "airflow.cfg", home / "simple_auth_manager_passwords.json"):
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, path

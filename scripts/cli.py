@@ -16,11 +16,14 @@ from beam_pipelines.cli_support import guarded
 # subcommand -> (module with main(argv), one-line summary)
 COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("scripts.generate", "write deterministic synthetic bronze CSV (+ manifest)"),
-    "silver": ("beam_pipelines.silver_pipeline", "Beam: bronze -> validated, deduplicated silver Parquet + sessions"),
-    "gold": ("beam_pipelines.gold_pipeline", "Beam: silver -> the nine gold marts (Parquet + JSON lines)"),
+    "silver": ("beam_pipelines.silver_pipeline", "Beam: bronze -> validated, deduplicated silver Iceberg tables + sessions"),
+    "gold": ("beam_pipelines.gold_pipeline", "Beam: silver -> the nine gold marts (Iceberg, one release, JSON lines)"),
     "warehouse": ("scripts.warehouse", "load gold, sessions and dimensions into the SQLite warehouse"),
     "analytics": ("scripts.analytics", "run the BigQuery-dialect SQL analytics and SQL data tests"),
     "report": ("scripts.report", "write analysis_report.txt and dashboard.html from the warehouse"),
+    "releases": ("scripts.releases", "list the gold releases (the current one is what every reader sees)"),
+    "rollback": ("scripts.rollback", "make an earlier gold release current again"),
+    "maintain": ("scripts.maintain", "clean up killed runs, expire old snapshots, remove orphan files"),
     "run": ("scripts.run_all", "run every stage in order (generate, silver, gold, warehouse, analytics, report)"),
 }
 

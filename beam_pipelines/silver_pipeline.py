@@ -46,6 +46,7 @@ is visible before the driver commits; a marker in ``lake/_runs/`` lets the next 
 
 from __future__ import annotations
 
+import datetime as dt_
 import json
 import logging
 import os
@@ -273,6 +274,7 @@ def _run_locked(args, beam_argv: Sequence[str], data_dir: str, run_id: str) -> d
         "partitions": [{**p, "status": "rejected" if p["rejected"] else "accepted"} for p in summary["partitions"]],
         "tables": committed,
         "release_id": release.release_id,
+        "finished_at": dt_.datetime.now(dt_.timezone.utc).isoformat(timespec="milliseconds"),  # metadata
         "timing_s": {"pipeline": round(elapsed, 3), "commit": round(commit_seconds, 3)},
     }
     fileio.write_atomically(

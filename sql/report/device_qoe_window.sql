@@ -3,7 +3,7 @@
 -- Only measures that add up exactly over days are shown: a daily rate times its
 -- denominator is a count, so Σ(rate × attempts) / Σ attempts is the window's rate.
 -- Startup percentiles, rebuffer ratio and bitrate do not add up over days (gold keeps
--- no watch time per device); device_qoe_day.sql shows them per day.
+-- no watch time per device), so device_qoe_day.sql shows them per day.
 with
 
 qoe_daily as (

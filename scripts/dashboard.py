@@ -154,6 +154,16 @@ def share_bar(items: Sequence[tuple[str, float]], colors: Sequence[str]) -> str:
     return f'<div class="share">{slices}</div>{keys}'
 
 
+def genre_mix(genres: Sequence[tuple[str, float]]) -> tuple[list[tuple[str, float]], list[str]]:
+    """The slices of the genre mix bar and their colours: the biggest MIX_GENRES genres
+    by name, the long tail pooled into one grey slice, so every colour stays distinct."""
+    mix = list(genres)
+    if len(mix) <= MIX_GENRES + 1:
+        return mix, list(PALETTE[: len(mix)])
+    pooled = (f"{len(mix) - MIX_GENRES} other genres", sum(h for _, h in mix[MIX_GENRES:]))
+    return mix[:MIX_GENRES] + [pooled], list(PALETTE[:MIX_GENRES]) + [OTHER]
+
+
 def grouped_bars(groups: Sequence[str], metrics: Sequence[tuple[str, Sequence[float | None]]], width: int = 640, height: int = 280) -> str:
     """Vertical grouped bars of percentages: one group per label, one bar per metric."""
     left, right, top, bottom = 64, 8, 12, 64
@@ -288,12 +298,7 @@ def render_dashboard(d: ReportData, findings: Sequence[str], generated_at: str) 
         dates, [("Watch hours", [r["watch_hours"] for r in d.daily])], value_fmt=lambda v: f"{v:,.0f} h"
     )
     titles_chart = hbar_chart([(r["title"], r["watch_hours"] or 0.0, fmt_hours(r["watch_hours"])) for r in d.top_titles])
-    # the mix bar names the biggest genres and pools the long tail, so colours stay distinct
-    mix = [(r["genre"], r["watch_hours"] or 0.0) for r in d.genres]
-    colors = [PALETTE[i] for i in range(len(mix))]
-    if len(mix) > MIX_GENRES + 1:
-        mix = mix[:MIX_GENRES] + [(f"{len(mix) - MIX_GENRES} other genres", sum(h for _, h in mix[MIX_GENRES:]))]
-        colors = [PALETTE[i] for i in range(MIX_GENRES)] + [OTHER]
+    mix, colors = genre_mix([(r["genre"], r["watch_hours"] or 0.0) for r in d.genres])
     genre_chart = share_bar(mix, colors) + '<h3>Plays by genre</h3>' + hbar_chart(
         [(r["genre"], r["plays"] or 0, f"{fmt_int(r['plays'])} plays") for r in d.genres], label_width=NAME_WIDTH + 8
     )

@@ -81,6 +81,17 @@ def test_small_fixes(dashboard_file: Path) -> None:
     assert bar_colours == {dashboard.BAR} and dashboard.BAR not in dashboard.PALETTE
 
 
+@pytest.mark.parametrize("count", [1, 8, 9, 12, 30])
+def test_genre_mix_colours_are_distinct(count: int) -> None:
+    genres = [(f"g{i:02d}", float(100 - i)) for i in range(count)]
+    mix, colours = dashboard.genre_mix(genres)
+    assert len(mix) == len(colours) == min(count, dashboard.MIX_GENRES + 1)
+    assert len(set(colours)) == len(colours) and dashboard.BAR not in colours
+    assert sum(h for _, h in mix) == sum(h for _, h in genres)
+    if count > dashboard.MIX_GENRES + 1:
+        assert mix[-1][0] == f"{count - dashboard.MIX_GENRES} other genres"
+
+
 def test_axis_ticks_are_round() -> None:
     assert dashboard.axis_ticks(40) == [0, 10, 20, 30, 40]
     assert dashboard.axis_ticks(21.4) == [0, 5, 10, 15, 20, 25]

@@ -316,11 +316,12 @@ def render_dashboard(d: ReportData, findings: Sequence[str], generated_at: str) 
         label_width=NAME_WIDTH,
     )
     w, p = d.window, d.partial_day
+    # esc() trims, so the separating spaces stay outside it
     partial = (
-        f" · {p.event_date} is a partial day (spill-over only, {plural(p.attempts, 'session')}); "
-        f"tiles show {day}, the latest complete day" if p else ""
+        " · " + esc(f"{p.event_date} is a partial day (spill-over only, {plural(p.attempts, 'session')}); "
+                    f"tiles show {day}, the latest complete day") if p else ""
     )
-    top_alerts = f" (top {TOP_ALERTS} of {len(d.alerts)})" if len(d.alerts) > TOP_ALERTS else ""
+    top_alerts = " " + esc(f"(top {TOP_ALERTS} of {len(d.alerts)})") if len(d.alerts) > TOP_ALERTS else ""
     items = "".join(f"<li>{esc(f, FINDING_MAX)}</li>" for f in findings)
     return f"""<!DOCTYPE html>
 <html lang="en"><head><meta charset="utf-8">
@@ -329,7 +330,7 @@ def render_dashboard(d: ReportData, findings: Sequence[str], generated_at: str) 
 <style>{CSS}</style></head>
 <body>
 <header><h1>OTT analytics dashboard</h1>
-<p>Data window {esc(w.first_date)} to {esc(w.last_date)} ({esc(plural(w.days, 'day'))}){esc(partial)} · generated at {esc(cut(generated_at, 40))}</p></header>
+<p>Data window {esc(w.first_date)} to {esc(w.last_date)} ({esc(plural(w.days, 'day'))}){partial} · generated at {esc(cut(generated_at, 40))}</p></header>
 <main>
 <div class="tiles wide">{tiles}</div>
 <section class="card"><h2>Daily and 7-day active users</h2>{users_chart}</section>
@@ -339,7 +340,7 @@ def render_dashboard(d: ReportData, findings: Sequence[str], generated_at: str) 
 <section class="card"><h2>Quality of experience by device (whole window)</h2>{qoe_chart}</section>
 <section class="card"><h2>Ad revenue by placement</h2>{ads_chart}</section>
 <section class="card"><h2>Retention by signup-week cohort</h2>{heat_map(d.retention)}</section>
-<section class="card"><h2>Campaign pacing alerts{esc(top_alerts)}</h2>{alerts_table(d)}</section>
+<section class="card"><h2>Campaign pacing alerts{top_alerts}</h2>{alerts_table(d)}</section>
 <section class="card wide"><h2>Findings</h2><ul>{items}</ul></section>
 </main></body></html>
 """

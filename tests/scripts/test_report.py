@@ -375,7 +375,7 @@ def test_partial_day_is_marked_and_findings_use_the_last_complete_day(
     # the dashboard's tiles show the latest complete day too
     page = Path(catalog.dashboard_file(str(data_dir))).read_text(encoding="utf-8")
     assert "Active users 2026-03-08" in page and "Active users 2026-03-09" not in page
-    assert "2026-03-09 is a partial day" in page
+    assert "(8 days) · 2026-03-09 is a partial day (spill-over only, 3 sessions); tiles show 2026-03-08" in page
 
 
 def test_partial_report_is_deterministic(partial_report: tuple[Path, str]) -> None:

@@ -267,7 +267,7 @@ header{padding:14px 16px}header h1{font-size:19px}
 main{grid-template-columns:minmax(0,1fr);padding:12px;gap:12px}
 .card{padding:12px}
 .tiles{grid-template-columns:repeat(2,minmax(0,1fr));gap:10px}.tile{padding:10px 12px}.tv{font-size:19px}
-.axis{font-size:21px}
+.axis{font-size:21px}svg.chart circle{r:6px}svg.chart polyline{stroke-width:4px}
 .bar{grid-template-columns:minmax(0,1fr) auto;grid-template-areas:"l v" "t t";gap:2px 8px}
 .bl{grid-area:l;text-align:left}.bt{grid-area:t;height:14px}.bv{grid-area:v}
 th,td{padding:4px 4px}table{font-size:11px}

@@ -17,6 +17,7 @@ import logging
 import time
 from collections.abc import Sequence
 
+from beam_pipelines import run_lock
 from beam_pipelines.cli_support import OttArgumentParser, OttError, add_data_dir, configure_logging
 
 log = logging.getLogger("ott.run")
@@ -41,6 +42,10 @@ def build_parser() -> OttArgumentParser:
         epilog="Unrecognised --flags are passed to the Beam stages as PipelineOptions.",
     )
     add_data_dir(parser)
+    run_lock.add_lock_flags(parser)
+    parser.add_argument(
+        "--max-quarantine-rate", type=float, help="forwarded to `ott silver` (its expectation before publish)"
+    )
     parser.add_argument("--skip-generate", action="store_true", help="process the bronze already in --data-dir")
     gen = parser.add_argument_group("generator flags (forwarded to `ott generate`)")
     gen.add_argument("--seed", type=int)
@@ -60,6 +65,8 @@ def step_argv(step: str, args, beam_argv: Sequence[str]) -> list[str]:
             value = getattr(args, name)
             if value is not None:
                 argv += [f"--{name.replace('_', '-')}", str(value)]
+    if step == "silver" and args.max_quarantine_rate is not None:
+        argv += ["--max-quarantine-rate", str(args.max_quarantine_rate)]
     if step in BEAM_STEPS:
         argv += list(beam_argv)
     return argv
@@ -71,6 +78,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     steps = [(s, m) for s, m in STEPS if not (args.skip_generate and s == "generate")]
     if args.skip_generate and any(getattr(args, n) is not None for n in GENERATOR_FLAGS):
         raise OttError("generator flags make no sense with --skip-generate")
+    with run_lock.hold(args.data_dir, "ott run", wait=args.wait):  # the stages re-enter it
+        _run_steps(steps, args, beam_argv)
+    return 0
+
+
+def _run_steps(steps, args, beam_argv: Sequence[str]) -> None:
     total = time.perf_counter()
     for step, module_name in steps:
         log.info("▶ %s", step)
@@ -80,4 +93,3 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise OttError(f"step '{step}' failed with exit code {code}")
         log.info("✔ %s in %.1f s", step, time.perf_counter() - t0)
     log.info("pipeline finished in %.1f s", time.perf_counter() - total)
-    return 0

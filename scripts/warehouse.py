@@ -484,6 +484,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     configure_logging()
     start = time.perf_counter()
     with run_lock.hold(args.data_dir, "ott warehouse", wait=args.wait):
+        from beam_pipelines import tables
+        from beam_pipelines.marts.publish import sync_exports
+
+        # a writer cleans up after killed runs and brings the exports to the current release
+        cat = tables.open_catalog(args.data_dir, args.catalog_uri)
+        tables.recover(cat, args.data_dir)
+        sync_exports(cat, args.data_dir)
         stats = build_warehouse(args.data_dir, catalog_uri=args.catalog_uri)
     total_rows = sum(s.rows for s in stats)
     insert_seconds = sum(s.seconds for s in stats)

@@ -29,6 +29,7 @@ Flags that Beam's ``PipelineOptions`` define pass through.
 from __future__ import annotations
 
 import datetime as dt_
+import json
 import logging
 import re
 import time
@@ -38,7 +39,7 @@ import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import StandardOptions, TestOptions
 
-from beam_pipelines import run_lock, tables
+from beam_pipelines import catalog, fileio, run_lock, tables
 from beam_pipelines.cli_support import OttArgumentParser, OttError, add_catalog_uri, add_data_dir, configure_logging
 from beam_pipelines.marts import logic
 from beam_pipelines.marts.transforms import (
@@ -123,8 +124,9 @@ def build(pipeline: beam.Pipeline, data_dir: str, attempt: str, inputs: SilverIn
     }
 
 
-def run(argv: Sequence[str] | None = None) -> tables.Release | None:
-    """Parse flags, build and run the gold pipeline, commit and release; returns the release."""
+def run(argv: Sequence[str] | None = None) -> dict | None:
+    """Parse flags, build and run the gold pipeline, commit and release; returns the run
+    audit (also written to ``runs/<run_id>.json``; None for a dry run)."""
     args, beam_argv = build_parser().parse_known_args(argv)
     if args.dt is not None:
         try:
@@ -160,18 +162,40 @@ def run(argv: Sequence[str] | None = None) -> tables.Release | None:
             t0 = time.perf_counter()
             result = pipeline.run()
             result.wait_until_finish()
-            log.info("pipeline ran in %.1f s", time.perf_counter() - t0)
+            elapsed = time.perf_counter() - t0
+            log.info("pipeline ran in %.1f s", elapsed)
             log_counters(result)
             t1 = time.perf_counter()
             release = publish(cat, data_dir, run_id, attempt, inputs)
-            log.info("committed nine gold tables and the release in %.2f s", time.perf_counter() - t1)
+            commit_seconds = time.perf_counter() - t1
+            log.info("committed nine gold tables and the release in %.2f s", commit_seconds)
         except BaseException:
             tables.abandon_attempt(cat, data_dir, "gold", attempt)
             raise
         tables.end_attempt(data_dir, attempt)
+        t2 = time.perf_counter()
         sync_exports(cat, data_dir)
+        audit = {
+            "run_id": run_id,
+            "stage": "gold",
+            "attempt": attempt,
+            "release_id": release.release_id,
+            "silver_release_id": inputs.release.release_id,
+            "snapshots": release.snapshots,
+            "finished_at": dt_.datetime.now(dt_.timezone.utc).isoformat(timespec="milliseconds"),  # metadata
+            "timing_s": {
+                "pipeline": round(elapsed, 3),
+                "commit": round(commit_seconds, 3),
+                "export": round(time.perf_counter() - t2, 3),
+            },
+        }
+        fileio.write_atomically(
+            catalog.run_audit_file(data_dir, run_id),
+            (json.dumps(audit, indent=2, sort_keys=True) + "\n").encode(),
+            "application/json",
+        )
     print(f"gold {release.summary()}: nine marts from silver release {inputs.release.release_id}")
-    return release
+    return audit
 
 
 def log_counters(result) -> None:

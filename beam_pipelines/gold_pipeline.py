@@ -150,8 +150,7 @@ def run(argv: Sequence[str] | None = None) -> dict | None:
         log.info("dry run: %s job built, nothing submitted", options.view_as(StandardOptions).runner)
         return None
     with run_lock.hold(data_dir, "ott gold", wait=args.wait):
-        cat = tables.open_catalog(data_dir, args.catalog_uri)
-        tables.recover(cat, data_dir)
+        cat = tables.open_for_writing(data_dir, args.catalog_uri)
         tables.ensure_tables(cat, data_dir, "gold")
         inputs = silver_inputs(cat, data_dir)
         attempt = tables.new_attempt(run_id)

@@ -239,8 +239,7 @@ def run(argv: Sequence[str] | None = None) -> dict | None:
 
 def _run_locked(args, beam_argv: Sequence[str], data_dir: str, run_id: str) -> dict:
     t0 = time.perf_counter()
-    cat = tables.open_catalog(data_dir, args.catalog_uri)
-    tables.recover(cat, data_dir)
+    cat = tables.open_for_writing(data_dir, args.catalog_uri)
     tables.ensure_tables(cat, data_dir, "silver")
     attempt = tables.new_attempt(run_id)
     plan = plan_run(cat, data_dir, args.dt, run_id, attempt, args.buckets, args.max_quarantine_rate)

@@ -98,6 +98,14 @@ def open_catalog(data_dir: str, uri: str | None = None):
     return cat
 
 
+def open_for_writing(data_dir: str, uri: str | None = None):
+    """The catalog, after cleaning up what killed runs left (:func:`recover`): how every
+    writing command starts, with the data dir's lock held."""
+    cat = open_catalog(data_dir, uri)
+    recover(cat, data_dir)
+    return cat
+
+
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return text.splitlines()[0] if text else ""

@@ -488,8 +488,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from beam_pipelines.marts.publish import sync_exports
 
         # a writer cleans up after killed runs and brings the exports to the current release
-        cat = tables.open_catalog(args.data_dir, args.catalog_uri)
-        tables.recover(cat, args.data_dir)
+        cat = tables.open_for_writing(args.data_dir, args.catalog_uri)
         sync_exports(cat, args.data_dir)
         stats = build_warehouse(args.data_dir, catalog_uri=args.catalog_uri)
     total_rows = sum(s.rows for s in stats)

@@ -49,32 +49,70 @@ def manifest_file(data_dir: str, dt: str | dt_.date) -> str:
     return _join(manifest_dir(data_dir), f"{dt_folder(dt)}.json")
 
 
-# silver -----------------------------------------------------------------------
+# lakehouse (SPEC §11) ------------------------------------------------------------
 
 
-def silver_table_dir(data_dir: str, table: str) -> str:
-    return _join(data_dir, "silver", table)
+def catalog_db_file(data_dir: str) -> str:
+    """The embedded Iceberg SQL catalog (SQLite) of a local data dir."""
+    return _join(data_dir, "catalog", "ott.db")
 
 
-def silver_partition_dir(data_dir: str, table: str, dt: str | dt_.date) -> str:
-    return _join(data_dir, "silver", table, dt_folder(dt))
+def lake_dir(data_dir: str) -> str:
+    """Root of the Iceberg table data and metadata (the catalog's warehouse)."""
+    return _join(data_dir, "lake")
 
 
-def quarantine_dir(data_dir: str, dataset: str, dt: str | dt_.date | None = None) -> str:
-    """Quarantine of a dataset; dimensions (dt empty) have no dt folder."""
-    base = _join(data_dir, "silver", "_quarantine", dataset)
-    return _join(base, dt_folder(dt)) if dt else base
+def lake_table_dir(data_dir: str, namespace: str, table: str) -> str:
+    """Location of one Iceberg table: ``lake/<namespace>/<table>`` (``data/`` + ``metadata/``)."""
+    return _join(data_dir, "lake", namespace, table)
 
 
-# gold -------------------------------------------------------------------------
+def lake_attempt_dir(data_dir: str, namespace: str, table: str, attempt: str) -> str:
+    """Where one run attempt writes the data files of a table before committing them.
+
+    One folder per attempt makes the debris of a killed run easy to find and remove:
+    files under it are either all committed (the table has a snapshot of that attempt)
+    or none are.
+    """
+    return _join(lake_table_dir(data_dir, namespace, table), "data", f"run={attempt}")
 
 
-def gold_table_dir(data_dir: str, table: str) -> str:
-    return _join(data_dir, "gold", table)
+def lake_data_file(data_dir: str, namespace: str, table: str, attempt: str, partition: dict, name: str) -> str:
+    """A data file of ``table`` written by ``attempt`` for one partition (``{column: value}``)."""
+    folders = [f"{column}={value}" for column, value in partition.items()]
+    return _join(lake_attempt_dir(data_dir, namespace, table, attempt), *folders, name)
+
+
+def lake_runs_dir(data_dir: str) -> str:
+    """Markers of run attempts in progress (``<attempt>.json``): what recovery looks at."""
+    return _join(data_dir, "lake", "_runs")
+
+
+def lake_run_marker(data_dir: str, attempt: str) -> str:
+    return _join(lake_runs_dir(data_dir), f"{attempt}.json")
+
+
+def lake_scratch_dir(data_dir: str, attempt: str) -> str:
+    """Scratch files of one run attempt (shuffle batches, the run summary), deleted when it ends."""
+    return _join(data_dir, "lake", "_scratch", attempt)
+
+
+def lock_file(data_dir: str) -> str:
+    """The one-writer lock of a local data dir (SPEC §11)."""
+    return _join(data_dir, "ott.lock")
+
+
+# gold exports -----------------------------------------------------------------------
 
 
 def gold_jsonl_file(data_dir: str, table: str) -> str:
+    """JSON-lines export of one gold table at the current release."""
     return _join(data_dir, "gold", f"{table}.jsonl")
+
+
+def gold_export_marker(data_dir: str) -> str:
+    """Which release the JSON-lines exports hold (written after all of them)."""
+    return _join(data_dir, "gold", "_release.json")
 
 
 # warehouse, reports, runs -------------------------------------------------------
@@ -98,44 +136,6 @@ def runs_dir(data_dir: str) -> str:
 
 def run_audit_file(data_dir: str, run_id: str) -> str:
     return _join(data_dir, "runs", f"{run_id}.json")
-
-
-# per-partition audit written by silver and read by gold_data_quality ------------
-
-
-def silver_audit_file(data_dir: str, dataset: str, dt: str | dt_.date | None = None) -> str:
-    """Counts of one silver partition (``rows_read``, ``rows_valid``, ``duplicates_dropped``,
-    ``rows_quarantined`` and one key per quarantine reason). Dimensions have no dt."""
-    base = _join(data_dir, "silver", "_audit", dataset)
-    return _join(base, f"{dt_folder(dt)}.json") if dt else base + ".json"
-
-
-def silver_root(data_dir: str) -> str:
-    return _join(data_dir, "silver")
-
-
-def silver_staging_dir(data_dir: str, run_id: str) -> str:
-    """Where a silver run writes before swapping a partition into place (never read)."""
-    return _join(data_dir, "silver", "_staging", run_id)
-
-
-def silver_shuffle_dir(data_dir: str, run_id: str) -> str:
-    """Where a silver run parks the batches of its shuffles: the shuffles carry only paths.
-
-    Inside the run's staging folder, so it is deleted with it (never published).
-    """
-    return silver_staging_dir(data_dir, run_id) + "/_shuffle"
-
-
-def silver_trash_dir(data_dir: str, run_id: str) -> str:
-    """Where a swap parks the previous partition until the new one is in place."""
-    return _join(data_dir, "silver", "_trash", run_id)
-
-
-def silver_sessions_partition_dir(data_dir: str, event_date: str | dt_.date) -> str:
-    """``silver_sessions`` is partitioned by the session's event_date, not by dt."""
-    value = event_date if isinstance(event_date, str) else event_date.isoformat()
-    return _join(data_dir, "silver", "silver_sessions", f"event_date={value}")
 
 
 # generator bookkeeping ------------------------------------------------------------

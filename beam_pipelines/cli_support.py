@@ -39,6 +39,16 @@ def add_data_dir(parser: argparse.ArgumentParser) -> None:
     )
 
 
+def add_catalog_uri(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--catalog-uri",
+        default=None,
+        help="Iceberg catalog: a SQLAlchemy URL (sqlite:///…, postgresql+psycopg://…) or an Iceberg REST "
+        "endpoint (e.g. BigLake metastore); default: env OTT_CATALOG_URI, else the embedded "
+        "<data-dir>/catalog/ott.db (required when --data-dir is gs://…)",
+    )
+
+
 def configure_logging(verbose: bool = False) -> None:
     logging.basicConfig(
         level=logging.DEBUG if verbose else logging.INFO,

@@ -1,10 +1,12 @@
-"""Beam gold stage: silver Parquet → the nine business marts of SPEC §6.
+"""Beam gold stage: the current silver release → the nine business marts of SPEC §6.
 
-Reads ``silver/`` under ``--data-dir`` and writes, for every mart,
-``gold/<table>/part-00000.parquet`` and ``gold/<table>.jsonl`` (schema
-``GOLD_SCHEMAS[table]``, rows sorted by ``TABLE_KEYS[table]`` with nulls first, each
-file replaced atomically, identical data → byte-identical files). The definitions of
-every table and column are in ``docs/gold.md``.
+Reads silver at its current release (the data files of every table a complete silver
+run committed) and writes each mart as the Parquet data files of the Iceberg table
+``gold.<table>`` (schema ``GOLD_SCHEMAS[table]``, rows sorted by ``TABLE_KEYS[table]``
+with nulls first, one file per date partition). The driver then commits the nine tables
+and records ONE gold release pinning all of them; the exports ``gold/<table>.jsonl`` are
+written from that release. The definitions of every table and column are in
+``docs/gold.md``; releases, rollback and maintenance in ``docs/storage.md``.
 
 Gold always recomputes every mart from *all* silver partitions: the cross-partition
 rule (for each event_id the earliest ``dt`` wins) and the distinct-user metrics need
@@ -17,26 +19,27 @@ Local (in-process FnApiRunner)::
 
 Dataflow (same code, options only)::
 
-    ott gold --data-dir gs://my-bucket/ott --runner DataflowRunner \\
+    ott gold --data-dir gs://my-bucket/ott --catalog-uri <catalog> --runner DataflowRunner \\
         --project my-project --region europe-west1 \\
-        --temp_location gs://my-bucket/tmp --setup_file ./setup.py
+        --temp_location gs://my-bucket/tmp --setup_file ./pyproject.toml
 
-Any flag this module does not know goes to Beam's ``PipelineOptions``.
+Flags that Beam's ``PipelineOptions`` define pass through.
 """
 
 from __future__ import annotations
 
 import datetime as dt_
+import json
 import logging
-import os
+import re
+import time
 from collections.abc import Sequence
 
 import apache_beam as beam
-from apache_beam.io.filesystems import FileSystems
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import StandardOptions, TestOptions
 
-from beam_pipelines import catalog
+from beam_pipelines import catalog, fileio, run_lock, tables
 from beam_pipelines.cli_args import gold_parser as build_parser
 from beam_pipelines.cli_support import OttError, configure_logging
 from beam_pipelines.marts import logic
@@ -45,43 +48,33 @@ from beam_pipelines.marts.transforms import (
     METRICS_NAMESPACE,
     BuildGoldMarts,
     ReadDimensions,
-    ReadSilverAudits,
     ReadSilverTables,
     WriteGoldTable,
 )
+from beam_pipelines.marts.publish import SilverInputs, publish, silver_inputs, sync_exports
 from beam_pipelines.options import check_service_names, make_pipeline, pipeline_options
 from beam_pipelines.schema import GOLD_TABLES, TABLE_KEYS
 
 log = logging.getLogger("ott.gold")
 
-# silver tables gold cannot do without (event tables may legitimately be empty)
-REQUIRED_SILVER = ("silver_users", "silver_content", "silver_campaigns", "silver_sessions")
-
 
 def resolve_data_dir(data_dir: str) -> str:
     """Local folders become absolute (FileSystems globs match absolute paths); URLs stay."""
-    return data_dir if "://" in data_dir else os.path.abspath(data_dir)
+    return tables.resolve_data_dir(data_dir)
 
 
-def check_silver(data_dir: str) -> None:
-    """Fail with one line when the silver stage has not run in ``data_dir``."""
-    for table in REQUIRED_SILVER:
-        folder = catalog.silver_table_dir(data_dir, table)
-        if not FileSystems.exists(folder):
-            raise OttError(f"silver table missing: {folder} (run `ott silver --data-dir {data_dir}` first)")
+def build(pipeline: beam.Pipeline, data_dir: str, attempt: str, inputs: SilverInputs | None, buckets: int = DEFAULT_BUCKETS) -> dict:
+    """Add the whole gold stage to ``pipeline``; returns, per table, the paths written.
 
+    ``inputs``: the silver release to read (None: no files — an offline dry run).
+    """
+    files = inputs.files if inputs else {}
 
-def build(pipeline: beam.Pipeline, data_dir: str, buckets: int = DEFAULT_BUCKETS) -> dict:
-    """Add the whole gold stage to ``pipeline``; returns the write results per table."""
-
-    def pattern(table: str) -> str:
-        return f"{catalog.silver_table_dir(data_dir, table)}/**.parquet"
-
-    # one file match + Reshuffle + read step for the three event tables, one for the
-    # dimensions: each extra transform costs the runner more than reading these tables
+    # one Reshuffle + read step for the three event tables, one for the dimensions:
+    # each extra transform costs the runner more than reading these tables
     events = pipeline | "ReadSilverEvents" >> ReadSilverTables(
         {
-            name: (pattern(table), columns, f"{table}_rows_read")
+            name: (files.get(table, []), columns, f"{table}_rows_read")
             for name, table, columns in (
                 ("sessions", "silver_sessions", logic.SESSION_COLUMNS),
                 ("ad_events", "silver_ad_events", logic.AD_COLUMNS),
@@ -91,7 +84,7 @@ def build(pipeline: beam.Pipeline, data_dir: str, buckets: int = DEFAULT_BUCKETS
     )
     dimensions = pipeline | "ReadSilverDimensions" >> ReadDimensions(
         {
-            name: (pattern(table), columns, TABLE_KEYS[table], f"{table}_rows_read")
+            name: (files.get(table, []), columns, TABLE_KEYS[table], f"{table}_rows_read")
             for name, table, columns in (
                 ("users", "silver_users", logic.USER_COLUMNS),
                 ("content", "silver_content", logic.CONTENT_COLUMNS),
@@ -99,16 +92,17 @@ def build(pipeline: beam.Pipeline, data_dir: str, buckets: int = DEFAULT_BUCKETS
             )
         }
     )
-    inputs = {**events, **dimensions, "audits": pipeline | "ReadAudits" >> ReadSilverAudits(data_dir)}
-    marts = inputs | "BuildGoldMarts" >> BuildGoldMarts(buckets)
+    audits = pipeline | "SilverAudits" >> beam.Create(inputs.audits if inputs else [])
+    marts = {**events, **dimensions, "audits": audits} | "BuildGoldMarts" >> BuildGoldMarts(buckets)
     return {
-        table: marts[table] | f"Write{table.title().replace('_', '')}" >> WriteGoldTable(data_dir, table)
+        table: marts[table] | f"Write{table.title().replace('_', '')}" >> WriteGoldTable(data_dir, table, attempt)
         for table in GOLD_TABLES
     }
 
 
-def run(argv: Sequence[str] | None = None) -> None:
-    """Parse flags, check silver, build and run the gold pipeline to completion."""
+def run(argv: Sequence[str] | None = None) -> dict | None:
+    """Parse flags, build and run the gold pipeline, commit and release; returns the run
+    audit (also written to ``runs/<run_id>.json``; None for a dry run)."""
     args, beam_argv = build_parser().parse_known_args(argv)
     if args.dt is not None:
         try:
@@ -119,20 +113,64 @@ def run(argv: Sequence[str] | None = None) -> None:
     if args.buckets < 1:
         raise OttError(f"--buckets must be ≥ 1, got {args.buckets}")
     data_dir = resolve_data_dir(args.data_dir)
+    run_id = args.run_id or tables.new_run_id("gold")
+    if not re.match(r"^[A-Za-z0-9_.=-]+$", run_id):
+        raise OttError(f"--run-id may hold letters, digits and . _ - = only, got '{run_id}'")
     options = pipeline_options(beam_argv)
-    dry_run = options.view_as(TestOptions).dry_run
-    if not dry_run:  # a dry run builds the job offline: it must not touch (gs://) storage
-        check_silver(data_dir)
     check_service_names(options)  # one-line errors instead of minutes of network retries
-    pipeline = make_pipeline(beam_argv)
-    build(pipeline, data_dir, args.buckets)
-    result = pipeline.run()
-    if dry_run:
+    if options.view_as(TestOptions).dry_run:
+        # builds the job offline: it must not touch (gs://) storage or the catalog
+        pipeline = make_pipeline(beam_argv)
+        build(pipeline, data_dir, tables.new_attempt(run_id), None, args.buckets)
+        pipeline.run()
         log.info("dry run: %s job built, nothing submitted", options.view_as(StandardOptions).runner)
-        return
-    result.wait_until_finish()
-    log_counters(result)
-    log.info("gold marts written under %s", catalog.gold_table_dir(data_dir, ""))
+        return None
+    with run_lock.hold(data_dir, "ott gold", wait=args.wait):
+        cat = tables.open_for_writing(data_dir, args.catalog_uri)
+        tables.ensure_tables(cat, data_dir, "gold")
+        inputs = silver_inputs(cat, data_dir)
+        attempt = tables.new_attempt(run_id)
+        tables.begin_attempt(data_dir, "gold", run_id, attempt)
+        try:
+            pipeline = make_pipeline(beam_argv)
+            build(pipeline, data_dir, attempt, inputs, args.buckets)
+            t0 = time.perf_counter()
+            result = pipeline.run()
+            result.wait_until_finish()
+            elapsed = time.perf_counter() - t0
+            log.info("pipeline ran in %.1f s", elapsed)
+            log_counters(result)
+            t1 = time.perf_counter()
+            release = publish(cat, data_dir, run_id, attempt, inputs)
+            commit_seconds = time.perf_counter() - t1
+            log.info("committed nine gold tables and the release in %.2f s", commit_seconds)
+        except BaseException:
+            tables.abandon_attempt(cat, data_dir, "gold", attempt)
+            raise
+        tables.end_attempt(data_dir, attempt)
+        t2 = time.perf_counter()
+        sync_exports(cat, data_dir)
+        audit = {
+            "run_id": run_id,
+            "stage": "gold",
+            "attempt": attempt,
+            "release_id": release.release_id,
+            "silver_release_id": inputs.release.release_id,
+            "snapshots": release.snapshots,
+            "finished_at": dt_.datetime.now(dt_.timezone.utc).isoformat(timespec="milliseconds"),  # metadata
+            "timing_s": {
+                "pipeline": round(elapsed, 3),
+                "commit": round(commit_seconds, 3),
+                "export": round(time.perf_counter() - t2, 3),
+            },
+        }
+        fileio.write_atomically(
+            catalog.run_audit_file(data_dir, run_id),
+            (json.dumps(audit, indent=2, sort_keys=True) + "\n").encode(),
+            "application/json",
+        )
+    print(f"gold {release.summary()}: nine marts from silver release {inputs.release.release_id}")
+    return audit
 
 
 def log_counters(result) -> None:

@@ -393,6 +393,30 @@ GOLD_SCHEMAS: dict[str, pa.Schema] = {
 
 PACING_STATUSES: tuple[str, ...] = ("not_started", "under", "on_track", "over")
 
+# Counts of one silver partition (SPEC §4 conservation), as committed with it in the
+# ``silver.audit`` table and read back by gold_data_quality; dt is "" for dimensions.
+AUDIT_COUNTS: tuple[str, ...] = ("rows_read", "rows_valid", "duplicates_dropped", "rows_quarantined")
+AUDIT_SCHEMA = pa.schema(
+    [("dataset", pa.string()), ("dt", pa.string())]
+    + [(name, pa.int64()) for name in AUDIT_COUNTS + QUARANTINE_REASONS]
+    + [("run_id", pa.string())]
+)
+
+# A release (SPEC §11): the snapshot of every table of a stage that one complete run
+# left, recorded in one atomic append. ``snapshots`` is JSON {table: snapshot id};
+# gold releases also pin the silver snapshots they were built from (``inputs``).
+RELEASE_SCHEMA = pa.schema(
+    [
+        ("release_id", pa.int64()),
+        ("run_id", pa.string()),
+        ("attempt", pa.string()),  # the run attempt whose commits it records
+        ("kind", pa.string()),  # "publish", or "rollback" (re-points at an earlier release)
+        ("created_at", pa.timestamp("us", tz="UTC")),
+        ("snapshots", pa.string()),
+        ("inputs", pa.string()),
+    ]
+)
+
 # Grain of every table: the primary key in the warehouse and the stable sort order of
 # gold files. A nullable key column (gold_ads_daily.campaign_id) sorts nulls first.
 TABLE_KEYS: dict[str, tuple[str, ...]] = {
@@ -415,6 +439,23 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
 
 GOLD_TABLES: tuple[str, ...] = tuple(GOLD_SCHEMAS)
 SILVER_TABLES: tuple[str, ...] = tuple(SILVER_SCHEMAS)
+
+# Iceberg identity partitions of each table (SPEC §11); a table not listed is unpartitioned.
+# Every data file a stage writes holds exactly one value of each partition column.
+TABLE_PARTITIONS: dict[str, tuple[str, ...]] = {
+    "silver_playback_events": ("dt",),
+    "silver_ad_events": ("dt",),
+    "silver_sessions": ("event_date",),
+    "quarantine": ("dataset", "dt"),
+    "audit": ("dataset", "dt"),
+    **{table: ("event_date",) for table in GOLD_TABLES if GOLD_SCHEMAS[table].names[0] == "event_date"},
+}
+# Tables of each Iceberg namespace, with their Arrow schemas (the quarantine and the
+# per-partition audit are silver tables of their own; releases are per namespace).
+NAMESPACE_TABLES: dict[str, dict[str, pa.Schema]] = {
+    "silver": {**SILVER_SCHEMAS, "quarantine": QUARANTINE_SCHEMA, "audit": AUDIT_SCHEMA, "releases": RELEASE_SCHEMA},
+    "gold": {**GOLD_SCHEMAS, "releases": RELEASE_SCHEMA},
+}
 
 # silver table written for each bronze dataset
 SILVER_TABLE_OF: dict[str, str] = {ds: f"silver_{ds}" for ds in DATASETS}

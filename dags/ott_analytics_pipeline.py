@@ -10,9 +10,12 @@ stage of `scripts/stages.py` (the same list, in the same order, as `ott run`):
 * **generate_bronze** — `ott generate --start-date {{ ds }} --days 1`: the bronze of that
   ingest date only (earlier dates stay intact; a rerun rewrites the same bytes).
 * **build_silver** — Beam: validates, deduplicates and quarantines the bronze partition
-  `dt={{ ds }}` (replaced atomically) and rebuilds the sessions.
-* **check_quality_gate** — fails the run (no retries) when any dataset's quarantine rate
-  exceeds `max_quarantine_rate` or the counts do not conserve rows; gold is not published.
+  `dt={{ ds }}` and rebuilds the sessions; it publishes no event partition whose quarantine
+  rate exceeds `max_quarantine_rate` (its quarantine rows are kept for inspection) and then
+  fails, so gold is not built.
+* **check_quality_gate** — the partition's silver audit as its own box: fails the run (no
+  retries) when an event dataset's quarantine rate exceeds `max_quarantine_rate` or the
+  counts do not conserve rows.
 * **build_gold** — Beam: recomputes the nine gold marts from every silver partition.
 * **run_sql_data_tests** — the zero-row SQL data tests of `sql/tests/`, run on a scratch
   warehouse built from the new gold, so broken marts are never published.

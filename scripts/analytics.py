@@ -28,7 +28,7 @@ from pathlib import Path
 import sqlglot
 import sqlglot.errors
 
-from beam_pipelines import catalog
+from beam_pipelines import catalog, run_lock
 from beam_pipelines.cli_support import OttArgumentParser, OttError, add_data_dir, configure_logging
 
 log = logging.getLogger("ott.analytics")
@@ -160,6 +160,7 @@ def build_parser() -> OttArgumentParser:
         "tables in the warehouse, then run the zero-row data tests in sql/tests/*.sql.",
     )
     add_data_dir(parser)
+    run_lock.add_lock_flags(parser)
     parser.add_argument("--sql-dir", type=Path, default=SQL_DIR, help="folder with analytics/ and tests/ (default: %(default)s)")
     return parser
 
@@ -167,7 +168,8 @@ def build_parser() -> OttArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging()
-    counts, results = run_analytics(args.data_dir, args.sql_dir)
+    with run_lock.hold(args.data_dir, "ott analytics", wait=args.wait):
+        counts, results = run_analytics(args.data_dir, args.sql_dir)
     for table, n in counts.items():
         log.info("%-40s %8s rows", table, f"{n:,}")
     log.info("%d analytic tables written; %d SQL data tests passed", len(counts), len(results))

@@ -4,9 +4,10 @@ Each subcommand lives in its own module with its own ``main(argv)``; this file o
 dispatches, so ``ott <cmd> --help`` shows that module's flags and the CLI, the Airflow
 DAG and the tests all drive the same entry points.
 
-Help is instant: this file imports nothing heavy, and for the Beam stages, whose modules
-import Beam and pyarrow (seconds), ``--help`` is answered by their parsers in the light
-:mod:`beam_pipelines.cli_args` without importing the stage (``bench/bench_cli.py`` times it).
+Help is instant: this file imports nothing heavy, and for the stages whose modules import
+Beam (seconds: silver, gold, warehouse), ``--help`` is answered by their parsers in the
+light :mod:`beam_pipelines.cli_args` without importing the stage (``bench/bench_cli.py``
+times it).
 """
 
 from __future__ import annotations
@@ -20,17 +21,21 @@ from beam_pipelines.cli_support import guarded
 # subcommand -> (module with main(argv), one-line summary)
 COMMANDS: dict[str, tuple[str, str]] = {
     "generate": ("scripts.generate", "write deterministic synthetic bronze CSV (+ manifest)"),
-    "silver": ("beam_pipelines.silver_pipeline", "Beam: bronze -> validated, deduplicated silver Parquet + sessions"),
-    "gold": ("beam_pipelines.gold_pipeline", "Beam: silver -> the nine gold marts (Parquet + JSON lines)"),
+    "silver": ("beam_pipelines.silver_pipeline", "Beam: bronze -> validated, deduplicated silver Iceberg tables + sessions"),
+    "gold": ("beam_pipelines.gold_pipeline", "Beam: silver -> the nine gold marts (Iceberg, one release, JSON lines)"),
     "warehouse": ("scripts.warehouse", "load gold, sessions and dimensions into the SQLite warehouse"),
     "analytics": ("scripts.analytics", "run the BigQuery-dialect SQL analytics and SQL data tests"),
     "report": ("scripts.report", "write analysis_report.txt and dashboard.html from the warehouse"),
+    "releases": ("scripts.releases", "list the gold releases (the current one is what every reader sees)"),
+    "rollback": ("scripts.rollback", "make an earlier gold release current again"),
+    "maintain": ("scripts.maintain", "clean up killed runs, expire old snapshots, remove orphan files"),
     "run": ("scripts.run_all", "run every stage in the DAG's order, quality gates included"),
 }
 # subcommand -> "module:function" of a parser that answers --help without importing the stage
 HELP_PARSERS: dict[str, str] = {
     "silver": "beam_pipelines.cli_args:silver_parser",
     "gold": "beam_pipelines.cli_args:gold_parser",
+    "warehouse": "beam_pipelines.cli_args:warehouse_parser",
 }
 
 

@@ -1,17 +1,20 @@
 """The data-quality gates of the Airflow DAG: silver → gold, and gold → warehouse.
 
-**Silver gate** (:func:`enforce_quality_gate`).
+**Silver gate** (:func:`enforce_quality_gate`) — the DAG's report of the expectation that
+``ott silver --max-quarantine-rate`` enforces before publishing (SPEC §11).
 
-Reads the per-partition audit JSON that ``ott silver`` writes
-(``catalog.silver_audit_file``: ``rows_read``, ``rows_valid``, ``duplicates_dropped``,
-``rows_quarantined`` and one key per quarantine reason) for one ingest date — both
-event datasets at ``dt`` plus the three dimension files — and fails when
+Reads the run audit of the latest silver run that processed one ingest date
+(``runs/<run_id>.json``: per partition ``rows_read``, ``rows_valid``,
+``duplicates_dropped``, ``rows_quarantined``, one key per quarantine reason and its
+``status``) — both event datasets at ``dt`` plus the three dimension files — and fails
+when
 
-- any dataset's quarantine rate ``rows_quarantined / rows_read`` exceeds the threshold
-  (strictly greater: a rate equal to the threshold passes), or
+- an event partition's quarantine rate ``rows_quarantined / rows_read`` exceeds the
+  threshold (strictly greater: a rate equal to the threshold passes) — silver then did
+  not commit it, so gold cannot include it —, or
 - conservation does not hold: ``rows_read != rows_valid + rows_quarantined +
   duplicates_dropped``, or the per-reason counts do not add up to ``rows_quarantined``, or
-- an audit file is missing (silver did not run for that date).
+- there is no silver run audit for that date (silver did not run).
 
     python -m scripts.quality_gate --data-dir data --dt 2026-11-02
     python -m scripts.quality_gate --data-dir data --dt 2026-11-02 --max-quarantine-rate 0.02
@@ -20,9 +23,9 @@ Exit code 0 and one summary line per dataset when the gate passes; a one-line er
 exit code 1 when it trips.
 
 **Gold gate** (:func:`enforce_gold_data_tests`): the zero-row SQL data tests of
-``sql/tests/`` run against a scratch warehouse built from the new gold (with the
-``analytics_*`` tables materialised, since some tests check them), so a mart that breaks
-a test is never published to ``warehouse/ott_analytics.db``.
+``sql/tests/`` run against a scratch warehouse built from the current gold release (with
+the ``analytics_*`` tables materialised, since some tests check them), so a mart that
+breaks a test is never published to ``warehouse/ott_analytics.db``.
 
     python -m scripts.quality_gate --data-dir data --gold-tests
 
@@ -88,7 +91,8 @@ class PartitionQuality:
             found.append(
                 f"{self.label}: quarantine reasons add up to {by_reason}, rows_quarantined is {self.rows_quarantined}"
             )
-        if self.quarantine_rate > max_quarantine_rate:
+        # silver's expectation applies to event partitions (SPEC §11); dimensions are reported
+        if self.dt and self.quarantine_rate > max_quarantine_rate:
             found.append(
                 f"{self.label}: quarantine rate {self.quarantine_rate:.2%} exceeds {max_quarantine_rate:.2%}"
                 f" ({self.rows_quarantined} of {self.rows_read} rows)"
@@ -116,39 +120,33 @@ def parse_audit(dataset: str, dt: str | None, audit: dict) -> PartitionQuality:
     )
 
 
-def _read_text(path: str) -> str:
-    if "://" in path:
-        # gs:// (or any Beam filesystem) when the data lives in the cloud; Beam is imported
-        # only here so that local gates and the DAG file stay light.
-        from apache_beam.io.filesystems import FileSystems
+def latest_silver_audit(data_dir: str, dt: str) -> dict:
+    """The run audit of the latest silver run that read ingest date ``dt``."""
+    from beam_pipelines import fileio  # Beam's FileSystems: local or gs:// alike
 
-        if not FileSystems.exists(path):
-            raise FileNotFoundError(path)
-        with FileSystems.open(path) as handle:
-            return handle.read().decode("utf-8")
-    with open(path, encoding="utf-8") as handle:
-        return handle.read()
-
-
-def read_partition_quality(data_dir: str, dataset: str, dt: str | None) -> PartitionQuality:
-    """Load the silver audit of one dataset partition (``dt=None`` for a dimension)."""
-    path = catalog.silver_audit_file(data_dir, dataset, dt)
-    try:
-        audit = json.loads(_read_text(path))
-    except FileNotFoundError:
-        raise QualityGateError(f"no silver audit for {dataset} dt={dt} at {path}; did `ott silver` run?") from None
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-        raise QualityGateError(f"unreadable silver audit {path}: {exc}") from None
-    if not isinstance(audit, dict):
-        raise QualityGateError(f"silver audit {path} is not a JSON object")
-    return parse_audit(dataset, dt, audit)
+    found = []
+    for path in fileio.list_files(catalog.run_audit_file(data_dir, "silver-*")):
+        try:
+            audit = json.loads(fileio.read_bytes(path))
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise QualityGateError(f"unreadable silver run audit {path}: {exc}") from None
+        if isinstance(audit, dict) and any(p.get("dt") == dt for p in audit.get("partitions", [])):
+            found.append(audit)
+    if not found:
+        raise QualityGateError(f"no silver run audit for dt={dt} in {catalog.runs_dir(data_dir)}; did `ott silver` run?")
+    return max(found, key=lambda a: (a.get("finished_at", ""), a.get("run_id", "")))
 
 
 def collect_quality(data_dir: str, dt: str) -> list[PartitionQuality]:
-    """The audits the gate judges for ingest date ``dt``: the dimensions, then each event dataset."""
-    dims = [read_partition_quality(data_dir, ds, None) for ds in DIM_DATASETS]
-    events = [read_partition_quality(data_dir, ds, dt) for ds in EVENT_DATASETS]
-    return dims + events
+    """The partitions the gate judges for ingest date ``dt``: the dimensions, then each event dataset."""
+    audit = latest_silver_audit(data_dir, dt)
+    by_key = {(p["dataset"], p["dt"]): p for p in audit["partitions"]}
+    found = []
+    for dataset, day in [(ds, "") for ds in DIM_DATASETS] + [(ds, dt) for ds in EVENT_DATASETS]:
+        if (dataset, day) not in by_key:
+            raise QualityGateError(f"silver run {audit.get('run_id')} has no audit of {dataset} dt={day or '-'}")
+        found.append(parse_audit(dataset, day or None, by_key[(dataset, day)]))
+    return found
 
 
 def enforce_quality_gate(

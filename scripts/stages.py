@@ -8,10 +8,8 @@ in this order; ``run_pipeline.sh`` / ``run_pipeline.ps1`` delegate to ``ott run`
 
 Run options are plain names (``data_dir``, ``dt``, ``seed``, ``max_quarantine_rate`` …);
 :func:`stage_options` turns the values a stage takes into its flags (``--data-dir``,
-``--dt`` …). When ``ott silver`` gets ``--max-quarantine-rate`` (SPEC §11), adding
-``"max_quarantine_rate"`` to silver's ``options`` is the one-line change that feeds it from
-``ott run --max-quarantine-rate`` and the DAG's param; the separate ``quality_gate`` stage
-can then go.
+``--dt`` …), so ``ott run --max-quarantine-rate`` and the DAG's ``max_quarantine_rate``
+param both reach ``ott silver --max-quarantine-rate`` (SPEC §11).
 
 Standard library only: the DAG imports this module when Airflow parses it.
 """
@@ -21,8 +19,8 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-# The quality gate's threshold (= scripts.quality_gate.DEFAULT_MAX_QUARANTINE_RATE, which
-# imports pyarrow; a test keeps them equal).
+# silver's expectation (= beam_pipelines.cli_args and scripts.quality_gate defaults; a test
+# keeps them equal).
 DEFAULT_MAX_QUARANTINE_RATE = 0.05
 
 # `ott generate` options that `ott run` forwards (the DAG sets start_date/days itself).
@@ -41,18 +39,22 @@ class Stage:
     fixed_argv: tuple[str, ...] = ()  # arguments it always gets
     beam: bool = False  # a Beam pipeline: takes PipelineOptions; the DAG runs it with the Beam operator
     gate: bool = False  # a data check: its failure means unfit data, so it stops the run and is never retried
-    per_partition: bool = False  # needs one `dt`: `ott run` runs it once per bronze partition
+    dag_only: bool = False  # a DAG task only: `ott run` skips it (what it checks is enforced earlier)
 
 
 STAGES: tuple[Stage, ...] = (
     Stage("generate", "generate_bronze", "scripts.generate",
           "`ott generate`: synthetic bronze CSV (+ manifest) of the run's days", options=GENERATOR_OPTIONS),
     Stage("silver", "build_silver", "beam_pipelines.silver_pipeline",
-          "Beam `ott silver`: bronze → validated, deduplicated silver + quarantine + sessions",
-          options=("dt",), beam=True),
+          "Beam `ott silver`: bronze → validated, deduplicated silver + quarantine + sessions; "
+          "a partition quarantining more than max_quarantine_rate is not published and the stage fails",
+          options=("dt", "max_quarantine_rate"), beam=True),
+    # silver enforces the rate before publishing; in the DAG this task shows the partition's
+    # audit (quarantine rate, conservation) as its own green or red box.
     Stage("quality_gate", "check_quality_gate", "scripts.quality_gate",
-          "Gate: every dataset's quarantine rate ≤ max_quarantine_rate and rows conserved, else stop",
-          options=("dt", "max_quarantine_rate"), gate=True, per_partition=True),
+          "Gate: the partition's silver audit — every event dataset's quarantine rate ≤ max_quarantine_rate "
+          "and rows conserved, else stop",
+          options=("dt", "max_quarantine_rate"), gate=True, dag_only=True),
     Stage("gold", "build_gold", "beam_pipelines.gold_pipeline",
           "Beam `ott gold`: every silver partition → the nine gold marts", beam=True),
     Stage("gold_tests", "run_sql_data_tests", "scripts.quality_gate",

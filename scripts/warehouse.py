@@ -1,12 +1,13 @@
 """``ott warehouse``: load gold, silver sessions and the dimensions into SQLite (SPEC §7).
 
-    ott warehouse                       # data/gold + data/silver -> data/warehouse/ott_analytics.db
+    ott warehouse                       # the current gold release -> data/warehouse/ott_analytics.db
     ott warehouse --data-dir /tmp/ott   # another data folder
     python -m scripts.warehouse --data-dir /tmp/ott
 
-Reads ``gold/<table>/**/*.parquet`` for the nine gold marts, ``silver/silver_sessions/**``
-and the unpartitioned dimensions ``silver/silver_{users,content,campaigns}/**``; every
-``*.parquet`` under a table folder is read, in path order, whatever its file name.
+Reads the **current gold release** (SPEC §11): the nine gold marts at the snapshots it
+pins, and ``silver_sessions`` and the dimensions ``silver_{users,content,campaigns}`` at
+the silver snapshots that release was built from — so the warehouse always holds one
+consistent set, even while a later run is writing or after one was killed.
 
 Design (documented decisions):
 
@@ -55,11 +56,11 @@ from pathlib import Path
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 import sqlalchemy as sa
 
-from beam_pipelines import catalog
-from beam_pipelines.cli_support import OttArgumentParser, OttError, add_data_dir, configure_logging
+from beam_pipelines import catalog, fileio, run_lock
+from beam_pipelines.cli_args import warehouse_parser as build_parser
+from beam_pipelines.cli_support import OttError, configure_logging
 from beam_pipelines.schema import GOLD_SCHEMAS, GOLD_TABLES, SILVER_SCHEMAS, TABLE_KEYS
 
 log = logging.getLogger("ott.warehouse")
@@ -162,25 +163,31 @@ def build_metadata() -> sa.MetaData:
 METADATA = build_metadata()
 
 
-def source_dir(data_dir: str, table: str) -> str:
-    """Folder the warehouse reads a table from (via the catalog)."""
-    if table in GOLD_SCHEMAS:
-        return catalog.gold_table_dir(data_dir, table)
-    return catalog.silver_table_dir(data_dir, table)
+def release_sources(data_dir: str, catalog_uri: str | None = None) -> tuple[str, dict[str, list[str]]]:
+    """(release label, {warehouse table: data files}) of the current gold release."""
+    from beam_pipelines import tables
+
+    cat = tables.open_catalog(data_dir, catalog_uri)
+    release = tables.current_release(cat, data_dir, "gold")
+    if release is None:
+        raise OttError(f"no gold release in {data_dir} (run `ott silver` and `ott gold` first)")
+    files = {}
+    for name in WAREHOUSE_TABLES:
+        if name in GOLD_SCHEMAS:
+            files[name] = tables.data_files(cat, "gold", name, release.snapshots.get(name))
+        else:
+            files[name] = tables.data_files(cat, "silver", name, release.inputs.get(f"silver.{name}"))
+    return release.summary(), files
 
 
-def read_source_table(data_dir: str, table: str) -> pa.Table:
-    """Every ``*.parquet`` under the table's folder, conformed to the contract schema and
-    sorted by the grain (nulls first) so the load order is deterministic."""
-    folder = Path(source_dir(data_dir, table))
-    if not folder.is_dir():
-        raise OttError(f"missing input folder {folder} for {table} (run the earlier stages first)")
-    files = sorted(p for p in folder.rglob("*.parquet") if p.is_file())
+def read_source_table(table: str, files: Sequence[str]) -> pa.Table:
+    """The table's data files, conformed to the contract schema and sorted by the grain
+    (nulls first) so the load order is deterministic."""
     schema = arrow_schema(table)
     parts = []
     for path in files:
         try:
-            part = pq.ParquetFile(path).read()
+            part = fileio.read_parquet(path)
         except (OSError, pa.ArrowException) as exc:
             raise OttError(f"unreadable Parquet file {path}: {exc}") from exc
         missing = [n for n in schema.names if n not in part.column_names]
@@ -419,13 +426,23 @@ def _fast_build_pragmas(dbapi_conn, _record) -> None:  # noqa: ANN001 - SQLAlche
     cur.close()
 
 
-def build_warehouse(data_dir: str, target: str | None = None) -> list[LoadStats]:
-    """Build the warehouse into a temporary file and atomically replace ``target``."""
+TMP_PREFIX, TMP_SUFFIX = ".ott_analytics.", ".db.tmp"
+
+
+def build_warehouse(data_dir: str, target: str | None = None, catalog_uri: str | None = None) -> list[LoadStats]:
+    """Build the warehouse from the current gold release into a temporary file and
+    atomically replace ``target``."""
     target_path = Path(target or catalog.warehouse_file(data_dir))
     target_path.parent.mkdir(parents=True, exist_ok=True)
+    # a killed load leaves its temporary file; the data dir's lock says no load is running
+    for stale in target_path.parent.glob(f"{TMP_PREFIX}*{TMP_SUFFIX}"):
+        log.warning("removing %s left by a killed load", stale)
+        stale.unlink(missing_ok=True)
+    label, sources = release_sources(data_dir, catalog_uri)
+    log.info("loading gold %s", label)
     # Read every input first: a missing or broken input fails before anything is written.
-    inputs = {name: read_source_table(data_dir, name) for name in WAREHOUSE_TABLES}
-    fd, tmp_name = tempfile.mkstemp(prefix=".ott_analytics.", suffix=".db.tmp", dir=target_path.parent)
+    inputs = {name: read_source_table(name, sources[name]) for name in WAREHOUSE_TABLES}
+    fd, tmp_name = tempfile.mkstemp(prefix=TMP_PREFIX, suffix=TMP_SUFFIX, dir=target_path.parent)
     os.close(fd)
     engine = sa.create_engine(f"sqlite:///{tmp_name}")
     sa.event.listen(engine, "connect", _fast_build_pragmas)
@@ -451,21 +468,18 @@ def build_warehouse(data_dir: str, target: str | None = None) -> list[LoadStats]
     return stats
 
 
-def build_parser() -> OttArgumentParser:
-    parser = OttArgumentParser(
-        prog="ott warehouse",
-        description="Load the gold marts, silver sessions and dimensions into the SQLite warehouse "
-        "(built in a temporary file, then swapped in).",
-    )
-    add_data_dir(parser)
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging()
     start = time.perf_counter()
-    stats = build_warehouse(args.data_dir)
+    with run_lock.hold(args.data_dir, "ott warehouse", wait=args.wait):
+        from beam_pipelines import tables
+        from beam_pipelines.marts.publish import sync_exports
+
+        # a writer cleans up after killed runs and brings the exports to the current release
+        cat = tables.open_for_writing(args.data_dir, args.catalog_uri)
+        sync_exports(cat, args.data_dir)
+        stats = build_warehouse(args.data_dir, catalog_uri=args.catalog_uri)
     total_rows = sum(s.rows for s in stats)
     insert_seconds = sum(s.seconds for s in stats)
     for s in stats:

@@ -17,13 +17,13 @@ No function here knows about Beam, so each is tested directly on literal frames.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterator, Mapping
 
 import numpy as np
 import pandas as pd
 
 from beam_pipelines.marts.frames import empty_frame, monday_of, nearest_rank, ratio, stable_hash, sum_partials
+from beam_pipelines.schema import AUDIT_COUNTS as SILVER_AUDIT_COUNTS
 from beam_pipelines.schema import (
     BINGE_MAX_GAP_MS,
     BINGE_MIN_PLAYS,
@@ -492,23 +492,12 @@ def build_retention_cohorts(
 
 # ---------------------------------------------------------------- data quality
 
-AUDIT_COUNTS: tuple[str, ...] = ("rows_read", "rows_valid", "duplicates_dropped", "rows_quarantined") + QUARANTINE_REASONS
+AUDIT_COUNTS: tuple[str, ...] = SILVER_AUDIT_COUNTS + QUARANTINE_REASONS
 
 
 def audit_row(dataset: str, dt: str, counts: Mapping[str, int]) -> dict:
     """One silver audit JSON object → a gold_data_quality row (missing reasons count 0)."""
     return {"dataset": dataset, "dt": dt, **{name: int(counts.get(name) or 0) for name in AUDIT_COUNTS}}
-
-
-def parse_audit(path: str, payload: bytes) -> dict:
-    """A silver audit file (``_audit/<dataset>/dt=D.json`` or ``_audit/<dataset>.json``) → row."""
-    parts = path.rstrip("/").split("/")
-    name = parts[-1].removesuffix(".json")
-    if name.startswith("dt="):
-        dataset, dt = parts[-2], name.removeprefix("dt=")
-    else:
-        dataset, dt = name, ""
-    return audit_row(dataset, dt, json.loads(payload))
 
 
 def build_data_quality(audits: pd.DataFrame, cross: Mapping[str, pd.DataFrame]) -> pd.DataFrame:

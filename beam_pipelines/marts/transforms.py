@@ -3,13 +3,13 @@
 Element shapes (frames use the encoding of :mod:`beam_pipelines.marts.frames`):
 
 - silver inputs: ``PCollection[pandas.DataFrame]``, one element per Parquet record
-  batch (:class:`ReadSilverTables`), or literal frames in tests; dimensions one frame
-  each (:class:`ReadDimensions`);
-- audits: ``PCollection[dict]``, one gold_data_quality row per silver audit file;
+  batch of the data files a silver release pins (:class:`ReadSilverTables`), or literal
+  frames in tests; dimensions one frame each (:class:`ReadDimensions`);
+- audits: ``PCollection[dict]``, one gold_data_quality row per row of ``silver.audit``;
 - :class:`BuildGoldMarts` returns, per gold table, a ``PCollection`` holding exactly one
   ``pandas.DataFrame``: the finished mart, still in the internal encoding;
-- :class:`WriteGoldTable` turns that frame into ``gold/<table>/part-00000.parquet``
-  and ``gold/<table>.jsonl``.
+- :class:`WriteGoldTable` turns that frame into the Parquet data files of the Iceberg
+  table ``gold.<table>`` (one per partition), which the driver then commits.
 
 The graph is kept small on purpose (the runner pays per transform and per stage):
 sessions (by user_id), ad and playback events (by event_id) are split into stable hash
@@ -21,28 +21,26 @@ builds all nine marts from the merged frames and the dimensions (side inputs).
 
 from __future__ import annotations
 
+import datetime as dt_
 from collections.abc import Iterator, Sequence
 
 import apache_beam as beam
 import numpy as np
 import pandas as pd
-from apache_beam.io.filesystems import FileSystems
+import pyarrow as pa
 from apache_beam.metrics import Metrics
 from apache_beam.pvalue import AsList, AsSingleton, TaggedOutput
 
-from beam_pipelines import catalog
+from beam_pipelines import catalog, fileio
 from beam_pipelines.marts import logic
-from beam_pipelines.schema import DIM_DATASETS, EVENT_DATASETS, GOLD_TABLES
+from beam_pipelines.schema import GOLD_TABLES, TABLE_PARTITIONS
 from beam_pipelines.marts.frames import (
     ConcatFramesFn,
     SumPartialsFn,
-    jsonl_bytes,
-    match_paths,
     parquet_bytes,
     read_parquet_frames,
     split_by_bucket,
     to_gold_table,
-    write_atomically,
 )
 
 # Hash buckets of the per-user / per-event_id steps: enough to keep a few workers busy;
@@ -51,83 +49,6 @@ DEFAULT_BUCKETS = 4
 METRICS_NAMESPACE = "ott.gold"
 
 # ------------------------------------------------------------------ reading
-
-
-class _ReadParquetFn(beam.DoFn):
-    """A Parquet path → normalised frames, counting the rows read (never silently zero)."""
-
-    def __init__(self, columns: tuple[str, ...], counter: str):
-        self._columns, self._counter_name = columns, counter
-
-    def setup(self):
-        self._rows = Metrics.counter(METRICS_NAMESPACE, self._counter_name)
-
-    def process(self, path: str):
-        for frame in read_parquet_frames(path, self._columns):
-            self._rows.inc(len(frame))
-            yield frame
-
-
-class ReadSilverFrames(beam.PTransform):
-    """A silver table's Parquet files (glob, matched at run time) → frames of ``columns``."""
-
-    def __init__(self, pattern: str, columns: Sequence[str], counter: str = "rows_read"):
-        super().__init__()
-        self._pattern = pattern
-        self._columns = tuple(columns)
-        self._counter = counter
-
-    def expand(self, pbegin):
-        return (
-            pbegin
-            | "Pattern" >> beam.Create([self._pattern])
-            | "MatchFiles" >> beam.FlatMap(match_paths)
-            | "SpreadFiles" >> beam.Reshuffle()
-            | "ReadBatches" >> beam.ParDo(_ReadParquetFn(self._columns, self._counter))
-        )
-
-
-def _read_audit(path: str) -> dict:
-    with FileSystems.open(path) as handle:
-        return logic.parse_audit(path, handle.read())
-
-
-class ReadSilverAudits(beam.PTransform):
-    """Every silver audit JSON (events per dt, dimensions per file) → gold_data_quality rows."""
-
-    def __init__(self, data_dir: str):
-        super().__init__()
-        # only the audits of the five datasets: other files silver may keep there are not rows
-        self._patterns = [catalog.silver_audit_file(data_dir, ds) for ds in DIM_DATASETS] + [
-            catalog.silver_audit_file(data_dir, ds, "*") for ds in EVENT_DATASETS
-        ]
-
-    def expand(self, pbegin):
-        return (
-            pbegin
-            | "Patterns" >> beam.Create(self._patterns)
-            | "MatchFiles" >> beam.FlatMap(match_paths)
-            | "ParseAudits" >> beam.Map(_read_audit)
-        )
-
-
-def _single_frame(columns: dict[str, str], keys: Sequence[str]) -> beam.CombineGlobally:
-    return beam.CombineGlobally(ConcatFramesFn(columns, keys))
-
-
-class CollectFrame(beam.PTransform):
-    """Many frames of one table (e.g. a dimension read in batches) → one frame, sorted by ``keys``."""
-
-    def __init__(self, columns: Sequence[str], keys: Sequence[str]):
-        super().__init__()
-        self._columns = {c: "object" for c in columns}
-        self._keys = tuple(keys)
-
-    def expand(self, frames):
-        return frames | "Concat" >> _single_frame(self._columns, self._keys)
-
-
-# ------------------------------------------------------------------ reading many tables at once
 
 
 class _ReadTaggedFn(beam.DoFn):
@@ -147,23 +68,22 @@ class _ReadTaggedFn(beam.DoFn):
 
 
 class ReadSilverTables(beam.PTransform):
-    """Several silver tables through one file match, one ``Reshuffle`` and one reading step.
+    """Several silver tables through one ``Reshuffle`` and one reading step.
 
-    ``tables``: {name: (glob pattern, columns, counter)}. Output: {name: PCollection of
-    frames}, as :class:`ReadSilverFrames` would give for each table (one graph instead
-    of one per table: every transform costs the runner a fixed overhead).
+    ``tables``: {name: (data file paths, columns, counter)} — the files a silver release
+    pins (``tables.data_files``). Output: {name: PCollection of frames} (one graph for
+    all tables: every transform costs the runner a fixed overhead).
     """
 
-    def __init__(self, tables: dict[str, tuple[str, Sequence[str], str]]):
+    def __init__(self, tables: dict[str, tuple[Sequence[str], Sequence[str], str]]):
         super().__init__()
-        self._patterns = [(name, pattern) for name, (pattern, _, _) in tables.items()]
+        self._files = [(name, path) for name, (paths, _, _) in tables.items() for path in paths]
         self._tables = {name: (tuple(columns), counter) for name, (_, columns, counter) in tables.items()}
 
     def expand(self, pbegin):
         outputs = (
             pbegin
-            | "Patterns" >> beam.Create(self._patterns)
-            | "MatchFiles" >> beam.FlatMapTuple(lambda name, pattern: [(name, path) for path in match_paths(pattern)])
+            | "DataFiles" >> beam.Create(self._files)
             | "SpreadFiles" >> beam.Reshuffle()
             | "ReadBatches" >> beam.ParDo(_ReadTaggedFn(self._tables)).with_outputs(*self._tables)
         )
@@ -173,29 +93,29 @@ class ReadSilverTables(beam.PTransform):
 class _ReadDimensionFn(beam.DoFn):
     """``name`` → the whole (small) dimension table as one frame sorted by its keys."""
 
-    def __init__(self, tables: dict[str, tuple[str, tuple[str, ...], tuple[str, ...], str]]):
-        self._tables = tables  # name -> (pattern, columns, keys, counter)
+    def __init__(self, tables: dict[str, tuple[tuple[str, ...], tuple[str, ...], tuple[str, ...], str]]):
+        self._tables = tables  # name -> (paths, columns, keys, counter)
 
     def setup(self):
         self._rows = {name: Metrics.counter(METRICS_NAMESPACE, t[3]) for name, t in self._tables.items()}
 
     def process(self, name: str):
-        pattern, columns, keys, _ = self._tables[name]
-        frames = [frame for path in match_paths(pattern) for frame in read_parquet_frames(path, columns)]
+        paths, columns, keys, _ = self._tables[name]
+        frames = [frame for path in paths for frame in read_parquet_frames(path, columns)]
         self._rows[name].inc(sum(len(f) for f in frames))
         yield TaggedOutput(name, ConcatFramesFn({c: "object" for c in columns}, keys).extract_output(frames))
 
 
 class ReadDimensions(beam.PTransform):
-    """Small dimension tables → {name: PCollection holding one frame}, as :class:`CollectFrame` gives.
+    """Small dimension tables → {name: PCollection holding one frame sorted by its keys}.
 
-    ``tables``: {name: (glob pattern, columns, sort keys, counter)}. Each table is read
-    whole by one worker: dimensions are small, and a combine per table costs more.
+    ``tables``: {name: (data file paths, columns, sort keys, counter)}. Each table is
+    read whole by one worker: dimensions are small, and a combine per table costs more.
     """
 
-    def __init__(self, tables: dict[str, tuple[str, Sequence[str], Sequence[str], str]]):
+    def __init__(self, tables: dict[str, tuple[Sequence[str], Sequence[str], Sequence[str], str]]):
         super().__init__()
-        self._tables = {name: (pattern, tuple(cols), tuple(keys), counter) for name, (pattern, cols, keys, counter) in tables.items()}
+        self._tables = {name: (tuple(paths), tuple(cols), tuple(keys), counter) for name, (paths, cols, keys, counter) in tables.items()}
 
     def expand(self, pbegin):
         outputs = (
@@ -406,21 +326,46 @@ class _FinishFn(beam.DoFn):
 # ------------------------------------------------------------------ writing
 
 
-def write_gold_table(frame: pd.DataFrame, data_dir: str, table: str) -> str:
-    """Write one finished mart as Parquet + JSON lines (each file atomically); return the table."""
+def gold_data_files(frame: pd.DataFrame, table: str) -> Iterator[tuple[dict, pa.Table]]:
+    """A finished mart → (partition, rows) per data file: one file per value of the
+    table's partition column (``TABLE_PARTITIONS``), or one file; rows sorted by the grain."""
     arrow = to_gold_table(frame, table)
     Metrics.counter(METRICS_NAMESPACE, f"{table}_rows").inc(arrow.num_rows)
-    write_atomically(f"{catalog.gold_table_dir(data_dir, table)}/part-00000.parquet", parquet_bytes(arrow))
-    write_atomically(catalog.gold_jsonl_file(data_dir, table), jsonl_bytes(arrow))
-    return table
+    if arrow.num_rows == 0:
+        return
+    columns = TABLE_PARTITIONS.get(table, ())
+    if not columns:
+        yield {}, arrow
+        return
+    (column,) = columns
+    days = arrow.column(column).combine_chunks().cast(pa.int32()).to_numpy(zero_copy_only=False)
+    # rows are sorted by the grain, whose first key is the partition column: contiguous runs
+    starts = np.concatenate([[0], np.flatnonzero(np.diff(days)) + 1])
+    ends = np.append(starts[1:], len(days))
+    for start, end in zip(starts.tolist(), ends.tolist()):
+        day = dt_.date(1970, 1, 1) + dt_.timedelta(days=int(days[start]))
+        yield {column: day.isoformat()}, arrow.slice(start, end - start)
+
+
+def write_gold_files(frame: pd.DataFrame, data_dir: str, table: str, attempt: str) -> list[str]:
+    """Write one finished mart as the Parquet data files of ``gold.<table>``; return their paths."""
+    paths = []
+    for partition, rows in gold_data_files(frame, table):
+        path = catalog.lake_data_file(data_dir, "gold", table, attempt, partition, "part-00000.parquet")
+        fileio.write_bytes(path, parquet_bytes(rows))
+        paths.append(path)
+    return paths
 
 
 class WriteGoldTable(beam.PTransform):
-    """The single frame of a mart → ``gold/<table>/part-00000.parquet`` + ``gold/<table>.jsonl``."""
+    """The single frame of a mart → its data files under ``lake/gold/<table>/data/run=<attempt>/``.
 
-    def __init__(self, data_dir: str, table: str):
+    Output: PCollection holding the list of paths written (committed by the driver).
+    """
+
+    def __init__(self, data_dir: str, table: str, attempt: str):
         super().__init__()
-        self._data_dir, self._table = data_dir, table
+        self._data_dir, self._table, self._attempt = data_dir, table, attempt
 
     def expand(self, frames):
-        return frames | "WriteFiles" >> beam.Map(write_gold_table, self._data_dir, self._table)
+        return frames | "WriteFiles" >> beam.Map(write_gold_files, self._data_dir, self._table, self._attempt)

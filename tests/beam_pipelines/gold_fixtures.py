@@ -9,17 +9,14 @@ unpartitioned, audits under ``silver/_audit``), so the pipeline tests read real 
 from __future__ import annotations
 
 import datetime as dt_
-import json
-from collections import defaultdict
 from pathlib import Path
 
 import pyarrow as pa
-import pyarrow.parquet as pq
+from lake_fixtures import publish
 
-from beam_pipelines import catalog
 from beam_pipelines.marts import logic
 from beam_pipelines.marts.frames import rows_frame
-from beam_pipelines.schema import SILVER_SCHEMAS
+from beam_pipelines.schema import AUDIT_SCHEMA, SILVER_SCHEMAS
 
 D1 = dt_.date(2026, 3, 2)  # a Monday
 D2 = dt_.date(2026, 3, 3)
@@ -142,11 +139,10 @@ def frame(table: str, rows: list[dict]):
 # ---------------------------------------------------------------- files
 
 
-def _write(path: Path, table: str, rows: list[dict]) -> None:
+def _arrow(table: str, rows) -> pa.Table:
     schema = SILVER_SCHEMAS[table]
-    arrays = [pa.array([r.get(f.name) for r in rows], f.type) for f in schema]
-    path.parent.mkdir(parents=True, exist_ok=True)
-    pq.write_table(pa.Table.from_arrays(arrays, schema=schema), path)
+    rows = list(rows)
+    return pa.Table.from_arrays([pa.array([r.get(f.name) for r in rows], f.type) for f in schema], schema=schema)
 
 
 def write_silver(
@@ -160,25 +156,22 @@ def write_silver(
     campaigns=(),
     audits: dict | None = None,
 ) -> None:
-    """Lay silver tables and audits out under ``data_dir`` as the silver stage does."""
-    root = str(data_dir)
-    for table, rows in (("silver_users", users), ("silver_content", contents), ("silver_campaigns", campaigns)):
-        _write(Path(catalog.silver_table_dir(root, table)) / "part-00000.parquet", table, list(rows))
-    by_date: dict = defaultdict(list)
-    for row in sessions:
-        by_date[row["event_date"]].append(row)
-    Path(catalog.silver_table_dir(root, "silver_sessions")).mkdir(parents=True, exist_ok=True)
-    for day, rows in by_date.items():
-        folder = Path(catalog.silver_table_dir(root, "silver_sessions")) / f"event_date={day.isoformat()}"
-        _write(folder / "part-00000.parquet", "silver_sessions", rows)
-    for table, rows in (("silver_ad_events", ad_events), ("silver_playback_events", playback_events)):
-        by_dt: dict = defaultdict(list)
-        for row in rows:
-            by_dt[row["dt"]].append(row)
-        Path(catalog.silver_table_dir(root, table)).mkdir(parents=True, exist_ok=True)
-        for day, part in by_dt.items():
-            _write(Path(catalog.silver_partition_dir(root, table, day)) / "part-00000.parquet", table, part)
-    for (dataset, dt), counts in (audits or {}).items():
-        path = Path(catalog.silver_audit_file(root, dataset, dt or None))
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_text(json.dumps(counts))
+    """Publish silver tables and audit counts under ``data_dir`` as a silver release,
+    as the silver stage does (Iceberg tables, one file per partition)."""
+    audit_rows = [
+        {"dataset": dataset, "dt": dt or "", **{k: int(counts.get(k, 0)) for k in AUDIT_SCHEMA.names[2:-1]}, "run_id": "fixture"}
+        for (dataset, dt), counts in (audits or {}).items()
+    ]
+    publish(
+        data_dir,
+        "silver",
+        {
+            "silver_users": _arrow("silver_users", users),
+            "silver_content": _arrow("silver_content", contents),
+            "silver_campaigns": _arrow("silver_campaigns", campaigns),
+            "silver_sessions": _arrow("silver_sessions", sessions),
+            "silver_ad_events": _arrow("silver_ad_events", ad_events),
+            "silver_playback_events": _arrow("silver_playback_events", playback_events),
+            "audit": pa.Table.from_pylist(audit_rows, schema=AUDIT_SCHEMA),
+        },
+    )

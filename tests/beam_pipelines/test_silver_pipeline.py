@@ -11,11 +11,14 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 from bronze_fixture import EXPECTED, write_bronze
-from silver_checks import assert_matches_reference, load_reference, read_table
+import pyarrow.parquet as pq
+from lake_fixtures import current_files
+from silver_checks import assert_matches_reference, load_reference, read_table, silver_contents
 
-from beam_pipelines import catalog, silver_io, silver_pipeline
+from beam_pipelines import fileio, silver_pipeline
+from beam_pipelines.silver import dedupe, shuffle, transforms
 from beam_pipelines.cli_support import OttError
-from beam_pipelines.schema import QUARANTINE_SCHEMA, SILVER_SCHEMAS
+from beam_pipelines.schema import NAMESPACE_TABLES, QUARANTINE_SCHEMA, SILVER_SCHEMAS
 from beam_pipelines.validate import empty_counts
 
 
@@ -23,45 +26,46 @@ def _expected(dataset: str, dt: str) -> dict[str, int]:
     return {**empty_counts(), **EXPECTED[(dataset, dt)]}
 
 
-def _snapshot(data_dir: Path, *parts: str) -> dict[str, bytes]:
-    root = data_dir.joinpath(*parts) if parts else data_dir
-    return {str(p.relative_to(data_dir)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+# the hand-written bronze quarantines far more than the default 5% on purpose
+ACCEPT_ALL = ["--max-quarantine-rate", "1"]
+
+
+def _snapshot(data_dir: Path, *_: str) -> dict[str, list]:
+    return silver_contents(data_dir) if (data_dir / "catalog").exists() else {}
 
 
 @pytest.fixture(scope="module")
 def silver_run(tmp_path_factory) -> tuple[Path, dict]:
     data_dir = write_bronze(tmp_path_factory.mktemp("silver") / "data")
-    audit = silver_pipeline.run(["--data-dir", str(data_dir)])
+    audit = silver_pipeline.run(["--data-dir", str(data_dir), *ACCEPT_ALL])
     return data_dir, audit
 
 
 def test_audit_counts_match_the_hand_count(silver_run):
     data_dir, audit = silver_run
-    got = {(p["dataset"], p["dt"]): {k: v for k, v in p.items() if k not in ("dataset", "dt")} for p in audit["partitions"]}
+    extra = ("dataset", "dt", "quarantine_rate", "rejected", "status")
+    got = {(p["dataset"], p["dt"]): {k: v for k, v in p.items() if k not in extra} for p in audit["partitions"]}
     assert got == {key: _expected(*key) for key in EXPECTED}
-    assert json.loads((data_dir / "runs" / "silver-all.json").read_text()) == audit
+    assert json.loads((data_dir / "runs" / f"{audit['run_id']}.json").read_text()) == audit
+    committed = {(r["dataset"], r["dt"]): r for r in read_table(data_dir, "audit").to_pylist()}
     for dataset, dt in EXPECTED:
-        per_partition = json.loads(Path(catalog.silver_audit_file(str(data_dir), dataset, dt or None)).read_text())
-        assert per_partition == _expected(dataset, dt)
+        assert {k: committed[(dataset, dt)][k] for k in _expected(dataset, dt)} == _expected(dataset, dt)
 
 
 def test_layout_schemas_and_no_leftovers(silver_run):
     data_dir, _ = silver_run
-    silver = data_dir / "silver"
-    for table in ("silver_users", "silver_content", "silver_campaigns"):
-        assert read_table(silver / table).schema == SILVER_SCHEMAS[table]
+    for table in ("silver_users", "silver_content", "silver_campaigns", "silver_playback_events", "silver_ad_events", "silver_sessions"):
+        for path in current_files(data_dir, "silver", table):  # the Beam-written data files
+            assert pq.read_schema(path).equals(SILVER_SCHEMAS[table]), table
     for table in ("silver_playback_events", "silver_ad_events"):
-        assert {p.name for p in (silver / table).iterdir()} <= {"dt=2026-11-01", "dt=2026-11-02"}
-        assert read_table(silver / table).schema == SILVER_SCHEMAS[table]
-    assert {p.name for p in (silver / "silver_sessions").iterdir()} == {"event_date=2026-11-01"}
-    assert read_table(silver / "silver_sessions").schema == SILVER_SCHEMAS["silver_sessions"]
-    assert not (silver / "_staging").exists() and not (silver / "_trash").exists()
+        assert {p.parent.name for p in current_files(data_dir, "silver", table)} <= {"dt=2026-11-01", "dt=2026-11-02"}
+    assert {p.parent.name for p in current_files(data_dir, "silver", "silver_sessions")} == {"event_date=2026-11-01"}
+    assert not list((data_dir / "lake" / "_runs").iterdir()) and not list((data_dir / "lake" / "_scratch").iterdir())
 
 
 def test_silver_rows(silver_run):
     data_dir, _ = silver_run
-    silver = data_dir / "silver"
-    events = read_table(silver / "silver_playback_events").to_pylist()
+    events = read_table(data_dir, "silver_playback_events").to_pylist()
     by_dt = sorted((r["dt"].isoformat(), r["event_id"]) for r in events)
     assert by_dt == [("2026-11-01", e) for e in sorted(["e1", "e2", "e3", "e4", "e5", "e20", "e21", "e22"])] + [
         ("2026-11-02", "e20"),
@@ -73,12 +77,12 @@ def test_silver_rows(silver_run):
         "smart_tv",
         "2026-11-01T23:59:01.500000+00:00",
     )
-    users = read_table(silver / "silver_users").to_pylist()
+    users = read_table(data_dir, "silver_users").to_pylist()
     assert [(u["user_id"], u["plan"], u["city"]) for u in users] == [
         ("u1", "premium", "Austin"),
         ("u2", "ad_supported", "London, UK"),
     ]
-    quarantine = read_table(silver / "_quarantine")
+    quarantine = read_table(data_dir, "quarantine")
     assert quarantine.schema == QUARANTINE_SCHEMA
     malformed = [r for r in quarantine.to_pylist() if r["reason"] == "malformed"]
     assert malformed == [
@@ -95,7 +99,7 @@ def test_silver_rows(silver_run):
 
 def test_sessions_span_midnight_and_late_partitions(silver_run):
     data_dir, _ = silver_run
-    sessions = {r["session_id"]: r for r in read_table(data_dir / "silver" / "silver_sessions").to_pylist()}
+    sessions = {r["session_id"]: r for r in read_table(data_dir, "silver_sessions").to_pylist()}
     assert set(sessions) == {"s1", "s3"}
     s1 = sessions["s1"]  # events from dt=2026-11-01 (both sides of midnight) and a late one from dt=2026-11-02
     assert (s1["startup_ms"], s1["rebuffer_ms"], s1["watch_ms"], s1["avg_bitrate_kbps"]) == (1500, 2000, 657500, 3500.0)
@@ -105,14 +109,14 @@ def test_sessions_span_midnight_and_late_partitions(silver_run):
 def test_rerun_is_byte_identical(silver_run, tmp_path):
     data_dir, _ = silver_run
     before = _snapshot(data_dir, "silver")
-    silver_pipeline.run(["--data-dir", str(data_dir)])
+    silver_pipeline.run(["--data-dir", str(data_dir), *ACCEPT_ALL])
     assert _snapshot(data_dir, "silver") == before
 
 
 def test_one_dt_rerun_keeps_sessions_and_other_partitions(silver_run):
     data_dir, _ = silver_run
     before = _snapshot(data_dir, "silver")
-    audit = silver_pipeline.run(["--data-dir", str(data_dir), "--dt", "2026-11-02"])
+    audit = silver_pipeline.run(["--data-dir", str(data_dir), "--dt", "2026-11-02", *ACCEPT_ALL])
     assert {(p["dataset"], p["dt"]) for p in audit["partitions"]} == {
         ("users", ""),
         ("content", ""),
@@ -120,7 +124,7 @@ def test_one_dt_rerun_keeps_sessions_and_other_partitions(silver_run):
         ("playback_events", "2026-11-02"),
     }
     assert _snapshot(data_dir, "silver") == before  # sessions rebuilt from both partitions: unchanged
-    assert (data_dir / "runs" / "silver-2026-11-02.json").exists()
+    assert (data_dir / "runs" / f"{audit['run_id']}.json").exists() and audit["run_id"].startswith("silver-2026-11-02-")
 
 
 def test_duckdb_reference_agrees(silver_run):
@@ -135,7 +139,7 @@ def test_multi_processing_gives_identical_output(silver_run, tmp_path):
     other = tmp_path / "data"
     shutil.copytree(data_dir / "bronze", other / "bronze")
     silver_pipeline.run(
-        ["--data-dir", str(other), "--direct_running_mode=multi_processing", "--direct_num_workers=2"]
+        ["--data-dir", str(other), "--direct_running_mode=multi_processing", "--direct_num_workers=2", *ACCEPT_ALL]
     )
     assert _snapshot(other, "silver") == _snapshot(data_dir, "silver")
 
@@ -210,13 +214,13 @@ def test_empty_header_only_and_garbage_files_are_accounted_for(tmp_path):
     (folder / "part-00002.csv").write_bytes(b"event_id,session_id\r\n")
     garbage = bytes(range(256)) * 4
     (folder / "part-00003.csv").write_bytes(garbage)
-    audit = silver_pipeline.run(["--data-dir", str(data_dir), "--dt", "2026-11-01"])
+    audit = silver_pipeline.run(["--data-dir", str(data_dir), "--dt", "2026-11-01", *ACCEPT_ALL])
     ads = next(p for p in audit["partitions"] if p["dataset"] == "ad_events")
     garbage_records = ads["rows_read"] - EXPECTED[("ad_events", "2026-11-01")]["rows_read"]
     assert garbage_records > 0
     assert ads["malformed"] == garbage_records  # every garbage record quarantined, nothing lost
     assert ads["rows_valid"] == EXPECTED[("ad_events", "2026-11-01")]["rows_valid"]
-    quarantine = read_table(data_dir / "silver" / "_quarantine" / "ad_events")
+    quarantine = read_table(data_dir, "quarantine")
     assert quarantine.filter(pa.compute.equal(quarantine["source_file"], "bronze/ad_events/dt=2026-11-01/part-00003.csv")).num_rows == garbage_records
 
 
@@ -225,9 +229,9 @@ def test_empty_header_only_and_garbage_files_are_accounted_for(tmp_path):
 
 def test_failed_run_leaves_previous_output(tmp_path, monkeypatch):
     data_dir = write_bronze(tmp_path / "data")
-    silver_pipeline.run(["--data-dir", str(data_dir)])
+    silver_pipeline.run(["--data-dir", str(data_dir), *ACCEPT_ALL])
     before = _snapshot(data_dir, "silver")
-    real = silver_io.parquet_bytes
+    real = fileio.parquet_bytes
     calls = {"n": 0}
 
     def crash_on_third_file(table):
@@ -236,40 +240,32 @@ def test_failed_run_leaves_previous_output(tmp_path, monkeypatch):
             raise OSError("disk full")
         return real(table)
 
-    monkeypatch.setattr(silver_io, "parquet_bytes", crash_on_third_file)
+    monkeypatch.setattr(fileio, "parquet_bytes", crash_on_third_file)
     with pytest.raises(Exception, match="disk full"):
-        silver_pipeline.run(["--data-dir", str(data_dir)])
+        silver_pipeline.run(["--data-dir", str(data_dir), *ACCEPT_ALL])
     monkeypatch.undo()
-    after = {k: v for k, v in _snapshot(data_dir, "silver").items() if not k.startswith("silver/_staging")}
-    assert after == before
-    silver_pipeline.run(["--data-dir", str(data_dir)])  # the next run cleans the staging leftovers
+    assert _snapshot(data_dir, "silver") == before
+    # the failed attempt removed its files: only committed files are left in the lake
+    committed = {str(p) for t in NAMESPACE_TABLES["silver"] for p in current_files(data_dir, "silver", t)}
+    on_disk = {str(p) for p in (data_dir / "lake" / "silver").rglob("*.parquet") if "/data/" in str(p) and "/audit/" not in str(p) and "/releases/" not in str(p)}
+    assert on_disk <= committed | {str(p) for p in (data_dir / "lake" / "silver").rglob("*.parquet") if "/audit/" in str(p)}
+    silver_pipeline.run(["--data-dir", str(data_dir), *ACCEPT_ALL])
     assert _snapshot(data_dir, "silver") == before
 
 
 def test_conservation_violation_fails_the_run(tmp_path, monkeypatch):
     data_dir = write_bronze(tmp_path / "data")
-    real = silver_pipeline.validate_batch
+    real = transforms.validate_batch
 
     def lose_a_row(batch, dim_keys=None):
         result = real(batch, dim_keys)
         result.counts["rows_read"] += 1
         return result
 
-    monkeypatch.setattr(silver_pipeline, "validate_batch", lose_a_row)
+    monkeypatch.setattr(transforms, "validate_batch", lose_a_row)
     with pytest.raises(Exception, match="conservation violated"):
-        silver_pipeline.run(["--data-dir", str(data_dir)])
-    assert not (data_dir / "silver" / "silver_playback_events").exists()
-
-
-def test_interrupted_swap_is_recovered(tmp_path):
-    silver = tmp_path / "silver"
-    slot = silver / "_trash" / "silver-all" / "silver_playback_events~dt=2026-11-01"
-    slot.mkdir(parents=True)
-    (slot / "part-00000.parquet").write_bytes(b"old")
-    (silver / "_staging" / "silver-all").mkdir(parents=True)
-    silver_io.recover_interrupted_swaps(str(silver))
-    assert (silver / "silver_playback_events" / "dt=2026-11-01" / "part-00000.parquet").read_bytes() == b"old"
-    assert not (silver / "_trash").exists() and not (silver / "_staging").exists()
+        silver_pipeline.run(["--data-dir", str(data_dir), *ACCEPT_ALL])
+    assert read_table(data_dir, "silver_playback_events").num_rows == 0  # nothing committed
 
 
 def test_dedupe_partitions_first_by_file_then_line_per_dt_in_event_id_order():
@@ -288,7 +284,7 @@ def test_dedupe_partitions_first_by_file_then_line_per_dt_in_event_id_order():
     fresh = pa.table(columns, schema=schema).append_column(
         "_file_index", pa.array([r[2] for r in rows], pa.int32())
     ).append_column("_line", pa.array([r[3] for r in rows], pa.int64()))
-    kept, counts = silver_pipeline.dedupe_partitions(fresh)
+    kept, counts = dedupe.dedupe_partitions(fresh)
     assert kept.schema == schema
     assert [(r["dt"], r["event_id"], r["user_id"]) for r in kept.to_pylist()] == [
         (d1, "e1", "first"),
@@ -299,14 +295,14 @@ def test_dedupe_partitions_first_by_file_then_line_per_dt_in_event_id_order():
         "2026-11-01": {"rows_valid": 2, "duplicates_dropped": 2},
         "2026-11-02": {"rows_valid": 1, "duplicates_dropped": 0},
     }
-    slices = list(silver_pipeline.day_slices(kept))
+    slices = list(dedupe.day_slices(kept))
     assert [(day, t.column("event_id").to_pylist()) for day, t in slices] == [
         ("2026-11-01", ["e1", "e2"]),
         ("2026-11-02", ["e1"]),
     ]
     # the cross-partition rule then keeps e1 of the earliest dt: rows in order, or not
     for events, presorted in ((kept, True), (kept.take(pa.array([2, 1, 0])), False)):
-        winners = silver_pipeline.earliest_dt_wins(events, presorted)
+        winners = dedupe.earliest_dt_wins(events, presorted)
         assert [(r["dt"], r["event_id"], r["user_id"]) for r in winners.to_pylist()] == [
             (d1, "e1", "first"),
             (d1, "e2", "early-file"),
@@ -315,11 +311,11 @@ def test_dedupe_partitions_first_by_file_then_line_per_dt_in_event_id_order():
 
 def test_spill_buckets_park_rows_and_return_their_paths(tmp_path):
     table = pa.table({"event_id": [f"e{i}" for i in range(50)], "n": list(range(50))})
-    spilled = list(silver_pipeline.spill_buckets(table, "event_id", 3, str(tmp_path), "2026-11-01-00000"))
+    spilled = list(shuffle.spill_buckets(table, "event_id", 3, str(tmp_path), "2026-11-01-00000"))
     assert [b for b, _ in spilled] == sorted({b for b, _ in spilled})
-    back = pa.concat_tables([silver_io.read_arrow(path) for _, path in spilled])
+    back = pa.concat_tables([fileio.read_arrow(path) for _, path in spilled])
     assert sorted(back.column("n").to_pylist()) == list(range(50))
     for bucket, path in spilled:
         assert path == f"{tmp_path}/b{bucket:05d}/2026-11-01-00000.arrow"
-        part = silver_io.read_arrow(path)
-        assert set(silver_pipeline.bucket_of(part.column("event_id").combine_chunks(), 3)) == {bucket}
+        part = fileio.read_arrow(path)
+        assert set(shuffle.bucket_of(part.column("event_id").combine_chunks(), 3)) == {bucket}

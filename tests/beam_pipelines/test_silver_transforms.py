@@ -12,12 +12,13 @@ from apache_beam.testing.util import assert_that, equal_to
 
 from beam_pipelines.bronze_csv import parse_bronze_bytes
 from beam_pipelines.schema import BRONZE_COLUMNS, SILVER_SCHEMAS
-from beam_pipelines.silver_pipeline import (
-    BronzeFile,
+from beam_pipelines.silver.plan import BronzeFile
+from beam_pipelines.silver.transforms import (
     BuildSessions,
     DedupeDims,
     DedupeEvents,
     ReadBronzeFiles,
+    RejectPartitions,
     ValidateRows,
 )
 from beam_pipelines.validate import validate_batch
@@ -96,7 +97,8 @@ def test_dedupe_events_within_partition_and_earliest_dt_for_sessions(tmp_path):
     kept = validate_batch(_pb("2026-10-31", 0, _row("e4", ts="2026-10-31T10:00:00Z")), dict(DIM_KEYS)).valid.drop_columns(["_file_index", "_line"])
     with _pipeline() as p:
         kept_pc = p | "Kept" >> beam.Create([("kept-2026-10-31-part-00000", kept)])
-        result = p | "Fresh" >> beam.Create([d1_p0, d1_p1, d2_p0]) | DedupeEvents(3, str(tmp_path), kept_pc)
+        none = beam.pvalue.AsList(p | "NoneRejected" >> beam.Create([]))
+        result = p | "Fresh" >> beam.Create([d1_p0, d1_p1, d2_p0]) | DedupeEvents(3, str(tmp_path), none, kept_pc)
         partitions = (
             result.partitions
             | "PartitionIds" >> beam.FlatMap(lambda x: [(x[1], e) for e in x[3].column("event_id").to_pylist()])
@@ -163,6 +165,7 @@ def test_dedupe_outputs_keep_the_silver_schema(tmp_path):
     batch = validate_batch(_pb("2026-11-01", 0, _row("e1")), dict(DIM_KEYS))
     with _pipeline() as p:
         kept_pc = p | "NoKept" >> beam.Create([]).with_output_types(tuple[str, pa.Table])
-        result = p | "Fresh" >> beam.Create([batch]) | DedupeEvents(2, str(tmp_path), kept_pc)
+        none = beam.pvalue.AsList(p | "NoneRejected" >> beam.Create([]))
+        result = p | "Fresh" >> beam.Create([batch]) | DedupeEvents(2, str(tmp_path), none, kept_pc)
         schemas = result.partitions | beam.Map(lambda x: x[3].schema == SILVER_SCHEMAS["silver_playback_events"])
         assert_that(schemas, equal_to([True]))

@@ -137,7 +137,8 @@ def _render(task, dag, params: dict) -> object:
 def test_local_run_renders_direct_runner_options(dag):
     silver = _render(dag.get_task("build_silver"), dag, {"data_dir": "/srv/ott"})
     assert silver.runner == "DirectRunner"
-    assert silver.pipeline_options == {"data-dir": "/srv/ott", "dt": "2026-11-02"}
+    # the DAG's max_quarantine_rate param feeds silver's expectation (SPEC §11)
+    assert silver.pipeline_options == {"data-dir": "/srv/ott", "dt": "2026-11-02", "max-quarantine-rate": 0.05}
     assert silver.default_pipeline_options == {}
     gold = _render(dag.get_task("build_gold"), dag, {"data_dir": "/srv/ott"})
     assert gold.pipeline_options == {"data-dir": "/srv/ott"}

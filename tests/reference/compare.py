@@ -25,19 +25,27 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 MAX_REPORTED = 8
 
 
+def load_table(data_dir: str | Path, namespace: str, table: str) -> pd.DataFrame:
+    """A pipeline table at the current release of its namespace (the Iceberg table as
+    every reader sees it) as one frame."""
+    from beam_pipelines import tables
+
+    data_dir = str(data_dir)
+    cat = tables.open_catalog(data_dir)
+    release = tables.current_release(cat, data_dir, namespace)
+    if release is None:
+        raise FileNotFoundError(f"no {namespace} release in {data_dir}")
+    arrow = tables.read_table(cat, namespace, table, release.snapshots.get(table))
+    return arrow.to_pandas(types_mapper=pd.ArrowDtype)
+
+
 def load_gold(data_dir: str | Path, table: str) -> pd.DataFrame:
-    """Every ``*.parquet`` under ``<data_dir>/gold/<table>/`` (recursively) as one frame."""
-    folder = Path(data_dir) / "gold" / table
-    files = sorted(folder.rglob("*.parquet"))
-    if not files:
-        raise FileNotFoundError(f"no parquet files under {folder}")
-    tables = [pq.read_table(path) for path in files]
-    return pa.concat_tables(tables, promote_options="default").to_pandas(types_mapper=pd.ArrowDtype)
+    """A gold mart at the current gold release."""
+    return load_table(data_dir, "gold", table)
 
 
 def _is_null(value: object) -> bool:

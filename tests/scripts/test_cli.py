@@ -66,12 +66,14 @@ def test_help_does_not_import_beam_or_pandas(command):
 def test_light_parsers_match_the_stages_defaults():
     from beam_pipelines import cli_args, gold_pipeline, silver_pipeline
     from beam_pipelines.marts import transforms
-    from scripts import quality_gate, stages
+    from scripts import quality_gate, stages, warehouse
 
     assert silver_pipeline.build_parser is cli_args.silver_parser
     assert gold_pipeline.build_parser is cli_args.gold_parser
+    assert warehouse.build_parser is cli_args.warehouse_parser
     assert cli_args.DEFAULT_BUCKETS == transforms.DEFAULT_BUCKETS == silver_pipeline.DEFAULT_BUCKETS
     assert stages.DEFAULT_MAX_QUARANTINE_RATE == quality_gate.DEFAULT_MAX_QUARANTINE_RATE
+    assert stages.DEFAULT_MAX_QUARANTINE_RATE == cli_args.DEFAULT_MAX_QUARANTINE_RATE
 
 
 # ------------------------------------------------------------------ ott run
@@ -90,36 +92,18 @@ class FakeStages:
             if name == self.fail:
                 from scripts.quality_gate import QualityGateError
 
-                raise QualityGateError("quality gate failed: playback_events dt=2026-11-02: too many")
+                raise QualityGateError("SQL data tests failed on gold: assert_unique_grain returned 2 rows")
             return 0
 
         return types.SimpleNamespace(main=main)
 
 
-def bronze(data_dir: Path, dataset: str, dt: str) -> None:
-    part = data_dir / "bronze" / dataset / f"dt={dt}" / "part-00000.csv"
-    part.parent.mkdir(parents=True)
-    part.write_text("event_id\n")
-
-
 @pytest.fixture
-def fake_stages(monkeypatch, tmp_path):
-    from scripts import quality_gate, run_all
+def fake_stages(monkeypatch):
+    from scripts import run_all
 
     fake = FakeStages()
     monkeypatch.setattr(run_all.importlib, "import_module", fake.import_module)
-    checked = []
-
-    def read_partition_quality(data_dir, dataset, dt):
-        checked.append((dataset, dt))
-        return quality_gate.parse_audit(dataset, dt, {"rows_read": 1, "rows_valid": 1, "duplicates_dropped": 0,
-                                                      "rows_quarantined": 0})
-
-    monkeypatch.setattr(quality_gate, "read_partition_quality", read_partition_quality)
-    fake.checked = checked
-    for dataset in ("playback_events", "ad_events"):
-        bronze(tmp_path, dataset, "2026-11-02")
-    bronze(tmp_path, "playback_events", "2026-11-03")  # late events past the last day
     return fake
 
 
@@ -131,16 +115,14 @@ def test_run_follows_the_stage_list_gates_included(fake_stages, tmp_path):
     d = ["--data-dir", str(tmp_path)]
     assert fake_stages.calls == [
         ("scripts.generate", [*d, "--days", "2"]),
-        ("beam_pipelines.silver_pipeline", [*d, "--direct_num_workers=2"]),
-        ("scripts.quality_gate", [*d, "--dt", "2026-11-02", "--max-quarantine-rate", "0.1"]),
+        # silver enforces the quarantine rate before publishing (the DAG's check_quality_gate is dag_only)
+        ("beam_pipelines.silver_pipeline", [*d, "--max-quarantine-rate", "0.1", "--direct_num_workers=2"]),
         ("beam_pipelines.gold_pipeline", [*d, "--direct_num_workers=2"]),
         ("scripts.quality_gate", ["--gold-tests", *d]),
         ("scripts.warehouse", d),
         ("scripts.analytics", d),
         ("scripts.report", d),
     ]
-    # a date only one event dataset has is judged dataset by dataset
-    assert fake_stages.checked == [("playback_events", "2026-11-03")]
 
 
 def test_run_stops_at_a_failing_gate(fake_stages, tmp_path, capsys):
@@ -149,9 +131,10 @@ def test_run_stops_at_a_failing_gate(fake_stages, tmp_path, capsys):
 
     fake_stages.fail = "scripts.quality_gate"
     assert guarded(main, "ott run", ["--data-dir", str(tmp_path), "--skip-generate"]) == 1
-    assert [module for module, _ in fake_stages.calls] == ["beam_pipelines.silver_pipeline", "scripts.quality_gate"]
+    modules = [module for module, _ in fake_stages.calls]
+    assert modules == ["beam_pipelines.silver_pipeline", "beam_pipelines.gold_pipeline", "scripts.quality_gate"]
     err = capsys.readouterr().err
-    assert err.startswith("ott run: error: quality gate failed") and err.count("\n") == 1
+    assert err.startswith("ott run: error: SQL data tests failed") and err.count("\n") == 1
 
 
 @pytest.mark.parametrize("rate", ["-0.1", "1.5"])

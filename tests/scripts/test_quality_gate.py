@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 
 import pytest
+from lake_fixtures import current_files
 
 from beam_pipelines import catalog
 from beam_pipelines.schema import DIM_DATASETS, EVENT_DATASETS, QUARANTINE_REASONS
@@ -27,10 +28,14 @@ def audit(read: int, valid: int, dups: int, **reasons: int) -> dict:
     }
 
 
-def write_audit(data_dir: Path, dataset: str, dt: str | None, body: dict) -> None:
-    path = Path(catalog.silver_audit_file(str(data_dir), dataset, dt))
+def write_audit(data_dir: Path, dataset: str, dt: str | None, body: dict, run_id: str = "silver-test") -> None:
+    """Set one partition's counts in the silver run audit ``runs/<run_id>.json``."""
+    path = Path(catalog.run_audit_file(str(data_dir), run_id))
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(body))
+    run = json.loads(path.read_text()) if path.exists() else {"run_id": run_id, "stage": "silver", "partitions": []}
+    run["partitions"] = [p for p in run["partitions"] if (p["dataset"], p["dt"]) != (dataset, dt or "")]
+    run["partitions"].append({"dataset": dataset, "dt": dt or "", **body})
+    path.write_text(json.dumps(run))
 
 
 @pytest.fixture
@@ -61,10 +66,11 @@ def test_rate_equal_to_threshold_passes(healthy):
     enforce_quality_gate(str(healthy), DT, 0.05)
 
 
-def test_dimension_rate_counts_too(healthy):
+def test_dimension_rate_is_reported_not_judged(healthy):
+    # silver's expectation covers event partitions only (SPEC §11): the gate agrees with it
     write_audit(healthy, "campaigns", None, audit(10, 8, 0, missing_field=2))
-    with pytest.raises(QualityGateError, match="campaigns: quarantine rate 20.00%"):
-        enforce_quality_gate(str(healthy), DT, 0.05)
+    parts = enforce_quality_gate(str(healthy), DT, 0.05)
+    assert parts[2].quarantine_rate == pytest.approx(0.2)
 
 
 def test_broken_conservation_trips_the_gate(healthy):
@@ -83,14 +89,34 @@ def test_reasons_must_add_up_to_quarantined(healthy):
 
 
 def test_missing_audit_names_the_partition(healthy):
-    Path(catalog.silver_audit_file(str(healthy), "ad_events", DT)).unlink()
-    with pytest.raises(QualityGateError, match="no silver audit for ad_events dt=2026-11-02"):
+    path = Path(catalog.run_audit_file(str(healthy), "silver-test"))
+    run = json.loads(path.read_text())
+    run["partitions"] = [p for p in run["partitions"] if p["dataset"] != "ad_events"]
+    path.write_text(json.dumps(run))
+    with pytest.raises(QualityGateError, match="no audit of ad_events dt=2026-11-02"):
+        enforce_quality_gate(str(healthy), DT, 0.05)
+
+
+def test_no_silver_run_for_the_date_is_an_error(healthy):
+    with pytest.raises(QualityGateError, match="no silver run audit for dt=2026-11-09"):
+        enforce_quality_gate(str(healthy), "2026-11-09", 0.05)
+
+
+def test_the_latest_run_of_the_date_is_judged(healthy):
+    later = {"run_id": "silver-later", "stage": "silver", "finished_at": "2026-12-01T00:00:00", "partitions": []}
+    path = Path(catalog.run_audit_file(str(healthy), "silver-later"))
+    for ds in DIM_DATASETS:
+        later["partitions"].append({"dataset": ds, "dt": "", **audit(100, 100, 0)})
+    for ds in EVENT_DATASETS:
+        later["partitions"].append({"dataset": ds, "dt": DT, **audit(100, 50, 0, malformed=50)})
+    path.write_text(json.dumps(later))
+    with pytest.raises(QualityGateError, match="quarantine rate 50.00% exceeds"):
         enforce_quality_gate(str(healthy), DT, 0.05)
 
 
 def test_other_dates_are_not_judged(healthy):
     # A bad partition of another day must not fail today's run.
-    write_audit(healthy, "ad_events", "2026-11-03", audit(10, 0, 0, malformed=10))
+    write_audit(healthy, "ad_events", "2026-11-03", audit(10, 0, 0, malformed=10), run_id="silver-other-day")
     enforce_quality_gate(str(healthy), DT, 0.05)
 
 
@@ -146,7 +172,7 @@ def test_gold_gate_names_the_failing_data_test(gold_dir):
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    part = Path(catalog.gold_table_dir(str(gold_dir), "gold_data_quality")) / "part-00000.parquet"
+    (part,) = current_files(gold_dir, "gold", "gold_data_quality")
     quality = pq.read_table(part)
     column = quality.schema.get_field_index("rows_read")
     # one more row read than accounted for on every partition: conservation breaks

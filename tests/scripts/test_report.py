@@ -14,8 +14,9 @@ from wh_fixtures import Dataset, _built_dir, build_dataset, built_data_dir, deri
 
 from beam_pipelines import catalog
 from beam_pipelines.cli_support import OttError
-from scripts import report
-from scripts.report import Col, fmt_change, fmt_hours, fmt_int, fmt_pct, fmt_usd, render_table
+from scripts import report, report_data
+from scripts.report_data import PartialDay
+from scripts.report_format import Col, clean_text, fmt_change, fmt_hours, fmt_int, fmt_pct, fmt_usd, render_table
 
 SECTIONS = (
     "1. DATA WINDOW AND VOLUMES",
@@ -130,16 +131,44 @@ def test_top_titles_genres_and_users_equal_the_warehouse(report_text: str, built
     assert fmt_hours(hours) in line_of(users, user_id)
 
 
+def daily_failure_scores(sessions: pd.DataFrame) -> dict[tuple, float]:
+    """Failure score per (event_date, device_type) straight from the sessions (SPEC §6)."""
+    scores = {}
+    for (day, device), g in sessions.groupby(["event_date", "device_type"]):
+        plays = g[g.started]
+        rebuffer, watch = g.rebuffer_ms.sum(), g.watch_ms.sum()
+        scores[(day, device)] = (
+            g.start_failure.sum() / len(g)
+            + (plays.playback_failure.sum() / len(plays) if len(plays) else 0)
+            + (rebuffer / (rebuffer + watch) if rebuffer + watch else 0)
+        )
+    return scores
+
+
 def test_devices_equal_an_independent_computation(report_text: str, fixture_dataset) -> None:  # noqa: F811
     devices = section_text(report_text, 5)
+    window, day = devices.split("On 2026-03-11, the latest complete day")
     s = fixture_dataset.tables["silver_sessions"]
+    scores = daily_failure_scores(s)
     for device, g in s.groupby("device_type"):
-        cells = line_of(devices, device).split()
+        plays = g[g.started]
+        cells = line_of(window, device).split()
         assert cells[1] == fmt_int(len(g)) and cells[2] == fmt_int(g.started.sum())
         assert cells[3] == fmt_pct(g.start_failure.sum() / len(g))
-        startups = sorted(int(x) for x in g[g.started].startup_ms.dropna())
-        p50 = startups[-(-len(startups) * 50 // 100) - 1]
-        assert f"{p50:,}" == cells[6]
+        assert cells[4] == fmt_pct(g.exit_before_start.sum() / len(g))
+        assert cells[5] == fmt_pct(plays.playback_failure.sum() / len(plays))
+        worst_days = sum(1 for d in set(s.event_date) if max(
+            (k for k in scores if k[0] == d), key=lambda k: (scores[k], [-ord(c) for c in k[1]])) == (d, device))
+        assert " ".join(cells[6:]) == f"{worst_days} day" + ("" if worst_days == 1 else "s")
+        # the latest complete day: startup percentiles and rebuffering of gold_qoe_daily
+        last = g[g.event_date == dt_.date(2026, 3, 11)]
+        if len(last):
+            startups = sorted(int(x) for x in last[last.started].startup_ms.dropna())
+            p50, p95 = (startups[-(-len(startups) * p // 100) - 1] for p in (50, 95))
+            cells = line_of(day, device).split()
+            assert cells[5:9] == [f"{p50:,}", "ms", f"{p95:,}", "ms"]
+            rebuffer = last.rebuffer_ms.sum() / (last.rebuffer_ms.sum() + last.watch_ms.sum())
+            assert cells[9] == fmt_pct(rebuffer, 2)
 
 
 def test_ads_pacing_retention_and_quality_equal_the_warehouse(report_text: str, built_data_dir: Path) -> None:  # noqa: F811
@@ -176,18 +205,14 @@ def test_ads_pacing_retention_and_quality_equal_the_warehouse(report_text: str, 
 
 def test_findings_are_computed_from_the_data(report_text: str, built_data_dir: Path, fixture_dataset) -> None:  # noqa: F811
     findings = section_text(report_text, 10)
-    # worst QoE device over the window, computed independently from the sessions
+    # worst QoE device: worst on most days, computed independently from the sessions
     s = fixture_dataset.tables["silver_sessions"]
-    scores = {}
-    for device, g in s.groupby("device_type"):
-        plays = g[g.started]
-        scores[device] = (
-            g.start_failure.sum() / len(g)
-            + (plays.playback_failure.sum() / len(plays) if len(plays) else 0)
-            + g.rebuffer_ms.sum() / (g.rebuffer_ms.sum() + g.watch_ms.sum())
-        )
-    worst = max(scores, key=lambda d: (scores[d], d))
-    assert f"Worst quality of experience: {worst} " in findings
+    scores = daily_failure_scores(s)
+    worst_of_day = [max((k for k in scores if k[0] == d), key=lambda k: (scores[k], [-ord(c) for c in k[1]]))[1]
+                    for d in sorted(set(s.event_date))]
+    worst = max(set(worst_of_day), key=lambda dev: (worst_of_day.count(dev), dev))
+    assert (f"Worst quality of experience: {worst} was the worst device on {worst_of_day.count(worst)} of 10 days"
+            in " ".join(findings.split()))
     # biggest quarantine reason
     dq = fixture_dataset.tables["gold_data_quality"]
     totals = {r: int(dq[r].sum()) for r in ("missing_field", "invalid_timestamp", "unknown_user")}
@@ -227,13 +252,13 @@ def test_report_needs_analytics(built_data_dir: Path) -> None:  # noqa: F811
     conn.commit()
     conn.close()
     with pytest.raises(OttError, match=r"lacks analytics_daily_growth \(run `ott analytics` first\)"):
-        report.build_report_data(str(built_data_dir))
+        report_data.build_report_data(str(built_data_dir))
 
 
 def test_text_from_the_data_cannot_break_the_layout(report_text: str) -> None:
     # the fixture title "Stand-Up\nSundays" holds a newline: it shows on one line
     assert "Stand-Up Sundays" in report_text and "Stand-Up\n" not in report_text
-    assert report.one_line("a\r\n\tb\x00c") == "a b c"
+    assert clean_text("a\r\n\tb\x00c") == "a b c"
 
 
 def test_cli_without_warehouse_is_one_line(ott_bin: str, tmp_path: Path) -> None:
@@ -290,13 +315,13 @@ def test_detect_partial_day_rule() -> None:
     def days(*attempts: int) -> list[dict]:
         return [{"event_date": f"2026-03-{i + 1:02d}", "attempts": a, "plays": a} for i, a in enumerate(attempts)]
 
-    found = report.detect_partial_day(days(100, 120, 80, 24))  # 24 < 25% of median 100
-    assert found == {"event_date": "2026-03-04", "previous_date": "2026-03-03", "attempts": 24, "plays": 24,
-                     "median_attempts": 100}
-    assert report.detect_partial_day(days(100, 120, 80, 25)) is None, "exactly 25% is not below it"
-    assert report.detect_partial_day(days(100, 1)) is None, "fewer than 3 dates: no detection"
-    assert report.detect_partial_day(days(100, 100, 100, 100)) is None
-    assert report.detect_partial_day(days(1, 100, 100, 100)) is None, "only the latest date can be partial"
+    found = report_data.detect_partial_day(days(100, 120, 80, 24))  # 24 < 25% of median 100
+    assert found == PartialDay(event_date="2026-03-04", previous_date="2026-03-03", attempts=24, plays=24,
+                               median_attempts=100)
+    assert report_data.detect_partial_day(days(100, 120, 80, 25)) is None, "exactly 25% is not below it"
+    assert report_data.detect_partial_day(days(100, 1)) is None, "fewer than 3 dates: no detection"
+    assert report_data.detect_partial_day(days(100, 100, 100, 100)) is None
+    assert report_data.detect_partial_day(days(1, 100, 100, 100)) is None, "only the latest date can be partial"
 
 
 def test_partial_day_is_marked_and_findings_use_the_last_complete_day(
@@ -340,7 +365,7 @@ def test_partial_day_is_marked_and_findings_use_the_last_complete_day(
         top = min(hours, key=lambda k: (-abs(hours[k][1] - hours[k][0]), k))
         assert f"{lead} on 2026-03-08: {' '.join(top.split())}" in findings
         assert f"{fmt_hours(hours[top][0])} to {fmt_hours(hours[top][1])}" in findings
-    assert "of 7 complete days." in findings
+    assert "of 7 complete days (failure score" in findings
     # (4) retention: cells of the week starting on the partial day are marked incomplete
     retention = section_text(text, 8)
     assert line_of(retention, "2026-03-09").split()[2].endswith("%*")  # cohort 2026-03-09, W0
@@ -350,7 +375,7 @@ def test_partial_day_is_marked_and_findings_use_the_last_complete_day(
     # the dashboard's tiles show the latest complete day too
     page = Path(catalog.dashboard_file(str(data_dir))).read_text(encoding="utf-8")
     assert "Active users 2026-03-08" in page and "Active users 2026-03-09" not in page
-    assert "2026-03-09 is a partial day" in page
+    assert "(8 days) · 2026-03-09 is a partial day (spill-over only, 3 sessions); tiles show 2026-03-08" in page
 
 
 def test_partial_report_is_deterministic(partial_report: tuple[Path, str]) -> None:
@@ -360,7 +385,7 @@ def test_partial_report_is_deterministic(partial_report: tuple[Path, str]) -> No
 
 
 def test_without_a_partial_day_the_report_is_unchanged(report_text: str, built_data_dir: Path) -> None:  # noqa: F811
-    data = report.build_report_data(str(built_data_dir))
+    data = report_data.build_report_data(str(built_data_dir))
     assert data.partial_day is None and data.latest_complete["event_date"] == "2026-03-11"
     assert report_text.splitlines()[3] == "Data window 2026-03-02 to 2026-03-11 (10 days); latest day 2026-03-11."
     assert "partial" not in report_text and "Incomplete" not in report_text
@@ -369,4 +394,4 @@ def test_without_a_partial_day_the_report_is_unchanged(report_text: str, built_d
     assert "*" not in section_text(report_text, 8)
     findings = " ".join(section_text(report_text, 10).split())
     assert "Largest day-over-day mover on 2026-03-11" in findings and "Biggest genre swing on 2026-03-11" in findings
-    assert "of 10 days." in findings
+    assert "of 10 days (failure score" in findings

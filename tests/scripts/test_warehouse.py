@@ -13,6 +13,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
+from lake_fixtures import current_files
 import sqlalchemy as sa
 from wh_fixtures import _built_dir, build_dataset, built_data_dir, fixture_dataset, write_dataset  # noqa: F401
 
@@ -125,12 +126,21 @@ def test_loading_twice_gives_the_same_database(inputs_dir: Path) -> None:
     assert [p.name for p in db.parent.iterdir()] == [db.name], "no temporary files left behind"
 
 
+def test_a_killed_loads_temporary_file_is_removed_by_the_next_load(inputs_dir: Path) -> None:
+    db = Path(catalog.warehouse_file(str(inputs_dir)))
+    db.parent.mkdir(parents=True, exist_ok=True)
+    stale = db.parent / ".ott_analytics.killed.db.tmp"
+    stale.write_bytes(b"half a database")
+    warehouse.build_warehouse(str(inputs_dir))
+    assert [p.name for p in db.parent.iterdir()] == [db.name]
+
+
 def test_failed_load_leaves_previous_database_usable(inputs_dir: Path) -> None:
     warehouse.build_warehouse(str(inputs_dir))
     db = Path(catalog.warehouse_file(str(inputs_dir)))
     before = _dump(db)
     # A duplicate grain row fails half-way through the load (IntegrityError on insert).
-    kpis_file = Path(catalog.gold_table_dir(str(inputs_dir), "gold_daily_kpis")) / "part-00000.parquet"
+    kpis_file = current_files(inputs_dir, "gold", "gold_daily_kpis")[0]
     kpis = pq.read_table(kpis_file)
     pq.write_table(pa.concat_tables([kpis, kpis.slice(0, 1)]), kpis_file)
     with pytest.raises(OttError, match="gold_daily_kpis: input violates the table's grain"):
@@ -145,7 +155,7 @@ def test_failed_load_leaves_previous_database_usable(inputs_dir: Path) -> None:
 
 
 def test_schema_mismatch_is_a_one_line_error(inputs_dir: Path) -> None:
-    pacing_file = Path(catalog.gold_table_dir(str(inputs_dir), "gold_campaign_pacing")) / "part-00000.parquet"
+    (pacing_file,) = current_files(inputs_dir, "gold", "gold_campaign_pacing")
     pq.write_table(pq.read_table(pacing_file).drop_columns(["status"]), pacing_file)
     with pytest.raises(OttError, match="lacks column"):
         warehouse.build_warehouse(str(inputs_dir))
@@ -155,7 +165,7 @@ def test_cli_missing_inputs_one_line_error(ott_bin: str, tmp_path: Path) -> None
     result = subprocess.run([ott_bin, "warehouse", "--data-dir", str(tmp_path)], capture_output=True, text=True)
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1
-    assert "missing input folder" in result.stderr and "Traceback" not in result.stderr
+    assert "no gold release" in result.stderr and "Traceback" not in result.stderr
 
 
 def test_cli_loads_and_reports_rate(ott_bin: str, inputs_dir: Path) -> None:

@@ -25,8 +25,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from lake_fixtures import publish_both
 
-from beam_pipelines import catalog
 from beam_pipelines.schema import (
     AD_PLACEMENTS,
     DEVICE_TYPES,
@@ -401,27 +401,9 @@ def to_arrow(table: str, frame: pd.DataFrame) -> pa.Table:
 
 
 def write_dataset(data: Dataset, data_dir: Path) -> None:
-    """Write every table in the catalog layout (sessions partitioned by event_date, gold
-    as one part file, dimensions as two files to prove readers take every file)."""
-    for table, frame in data.tables.items():
-        arrow = to_arrow(table, frame).sort_by([(k, "ascending", "at_start") for k in TABLE_KEYS[table]])
-        if table == "silver_sessions":
-            base = Path(catalog.silver_table_dir(str(data_dir), table))
-            for day in sorted(set(frame.event_date)):
-                part = base / f"event_date={day.isoformat()}"
-                part.mkdir(parents=True, exist_ok=True)
-                mask = pa.array([d == day for d in arrow.column("event_date").to_pylist()])
-                pq.write_table(arrow.filter(mask), part / "part-0.parquet")
-        elif table in GOLD_SCHEMAS:
-            folder = Path(catalog.gold_table_dir(str(data_dir), table))
-            folder.mkdir(parents=True, exist_ok=True)
-            pq.write_table(arrow, folder / "part-00000.parquet")
-        else:
-            folder = Path(catalog.silver_table_dir(str(data_dir), table))
-            folder.mkdir(parents=True, exist_ok=True)
-            half = arrow.num_rows // 2
-            pq.write_table(arrow.slice(0, half), folder / "a.parquet")
-            pq.write_table(arrow.slice(half), folder / "b.parquet")
+    """Publish every table as the stages do: the silver tables as a silver release, the
+    gold marts as a gold release built from it (Iceberg tables, one file per partition)."""
+    publish_both(data_dir, {table: to_arrow(table, frame) for table, frame in data.tables.items()})
 
 
 # ------------------------------------------------------------------ pytest fixtures

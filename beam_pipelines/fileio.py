@@ -1,0 +1,125 @@
+"""File I/O through Beam's ``FileSystems``: the same calls for local paths and ``gs://``.
+
+- :func:`read_bytes`, :func:`write_bytes`, :func:`list_files`, :func:`delete_tree`: plain
+  file access (object stores have no folders: a "folder" is a prefix, listed with ``**``).
+- :func:`parquet_bytes` / :func:`read_parquet`: deterministic Parquet (same table →
+  same bytes: no timestamps or host names in the footer).
+- :func:`write_arrow` / :func:`read_arrow`: Arrow IPC files for the batches the silver
+  shuffles park on the file system (see ``silver.shuffle.spill_buckets``).
+- :func:`write_atomically`: a whole small file or nothing (temporary file + rename).
+
+Tables are never published by renaming folders: Beam workers write data files and the
+stage commits them to Iceberg (``beam_pipelines.tables``).
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import secrets
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from apache_beam.io.filesystem import CompressionTypes
+from apache_beam.io.filesystems import FileSystems
+
+log = logging.getLogger("ott.fileio")
+
+_RAW = CompressionTypes.UNCOMPRESSED
+
+
+def is_local(path: str) -> bool:
+    return FileSystems.get_filesystem(path).scheme() in (None, "file")
+
+
+def read_bytes(path: str) -> bytes:
+    with FileSystems.open(path, compression_type=_RAW) as handle:
+        return handle.read()
+
+
+def write_bytes(path: str, data: bytes, mime_type: str = "application/octet-stream") -> None:
+    with FileSystems.create(path, mime_type=mime_type, compression_type=_RAW) as handle:
+        handle.write(data)
+
+
+def write_atomically(path: str, data: bytes, mime_type: str = "application/octet-stream") -> None:
+    """Write ``path.tmp-<random>`` then move it onto ``path``: readers never see half a file,
+    and a failure removes the temporary file."""
+    staging = f"{path}.tmp-{secrets.token_hex(4)}"
+    try:
+        write_bytes(staging, data, mime_type)
+    except BaseException:
+        delete_paths([staging])
+        raise
+    _ensure_parent(path)
+    if is_local(path):
+        # os.replace: atomic even when the target exists
+        FileSystems.rename([staging], [path])
+        return
+    if FileSystems.exists(path):
+        FileSystems.delete([path])
+    FileSystems.rename([staging], [path])
+
+
+def _ensure_parent(path: str) -> None:
+    """Local renames need the target folder; object stores have no folders."""
+    if is_local(path):
+        parent = path.rstrip("/").rsplit("/", 1)[0]
+        if not FileSystems.exists(parent):
+            FileSystems.mkdirs(parent)
+
+
+def list_files(pattern: str) -> list[str]:
+    """Paths matching a glob (``**`` recurses), sorted; none → []."""
+    result = FileSystems.match([pattern])[0]
+    return sorted(m.path for m in result.metadata_list)
+
+
+def tree_files(folder: str) -> list[str]:
+    return list_files(folder.rstrip("/") + "/**")
+
+
+def exists(path: str) -> bool:
+    if is_local(path):
+        return FileSystems.exists(path)
+    return FileSystems.exists(path) or bool(tree_files(path))
+
+
+def parquet_bytes(table: pa.Table) -> bytes:
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression="snappy")
+    return sink.getvalue()
+
+
+def read_parquet(path: str) -> pa.Table:
+    return pq.read_table(io.BytesIO(read_bytes(path)))
+
+
+def write_arrow(path: str, table: pa.Table) -> None:
+    """A table as an uncompressed Arrow IPC stream: the cheapest format to write and read back."""
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    write_bytes(path, memoryview(sink.getvalue()))
+
+
+def read_arrow(path: str) -> pa.Table:
+    """Inverse of :func:`write_arrow` (the table points into the bytes read: no copy)."""
+    return pa.ipc.open_stream(pa.py_buffer(read_bytes(path))).read_all()
+
+
+def delete_paths(paths: list[str]) -> None:
+    """Delete files that exist (missing ones are fine)."""
+    present = [p for p in paths if FileSystems.exists(p)]
+    if present:
+        FileSystems.delete(present)
+
+
+def delete_tree(folder: str) -> None:
+    if is_local(folder):
+        if FileSystems.exists(folder):
+            FileSystems.delete([folder])
+        return
+    files = tree_files(folder)
+    if files:
+        FileSystems.delete(files)

@@ -1,0 +1,111 @@
+"""Publish gold: one commit per mart, one release for all nine, and the JSON-lines exports.
+
+- :func:`silver_inputs` — what a gold run reads: the data files and audit rows of the
+  current **silver release** (never a half-committed silver run).
+- :func:`publish` — after the Beam job wrote every mart's data files: each
+  ``gold.<table>`` is replaced whole in one commit, then ONE row in ``gold.releases``
+  pins the nine snapshots (and the silver snapshots they were built from). That row is
+  the moment the new gold becomes current; a crash before it leaves the previous
+  release current (SPEC §11).
+- :func:`export_release` / :func:`sync_exports` — ``gold/<table>.jsonl`` and
+  ``gold/_release.json`` from a release. Every file is replaced atomically and the
+  marker is written last; any writing command re-exports when the marker does not name
+  the current release (e.g. after a kill during the export).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+
+import pyarrow as pa
+
+from beam_pipelines import catalog, fileio, tables
+from beam_pipelines.cli_support import OttError
+from beam_pipelines.marts import logic
+from beam_pipelines.marts.frames import jsonl_bytes
+from beam_pipelines.schema import GOLD_SCHEMAS, GOLD_TABLES
+
+log = logging.getLogger("ott.gold")
+
+SILVER_INPUTS = (
+    "silver_sessions",
+    "silver_ad_events",
+    "silver_playback_events",
+    "silver_users",
+    "silver_content",
+    "silver_campaigns",
+)
+
+
+@dataclass(frozen=True)
+class SilverInputs:
+    """The silver release a gold run reads: data files per table and the audit rows."""
+
+    release: tables.Release
+    files: dict[str, list[str]]
+    audits: list[dict]
+
+
+def silver_inputs(cat, data_dir: str) -> SilverInputs:
+    release = tables.current_release(cat, data_dir, "silver")
+    if release is None:
+        raise OttError(f"silver table missing: no silver release in {data_dir} (run `ott silver --data-dir {data_dir}` first)")
+    files = {t: tables.data_files(cat, "silver", t, release.snapshots.get(t)) for t in SILVER_INPUTS}
+    audit = tables.read_table(cat, "silver", "audit", release.snapshots.get("audit")).to_pylist()
+    rows = [logic.audit_row(r["dataset"], r["dt"], r) for r in sorted(audit, key=lambda r: (r["dataset"], r["dt"]))]
+    return SilverInputs(release, files, rows)
+
+
+def publish(cat, data_dir: str, run_id: str, attempt: str, silver: SilverInputs) -> tables.Release:
+    """Commit every mart's files (written under the attempt's folder), then the release."""
+    snapshots = {}
+    for table in GOLD_TABLES:
+        files = tuple(fileio.tree_files(catalog.lake_attempt_dir(data_dir, "gold", table, attempt)))
+        change = tables.TableChange("gold", table, tables.whole_table(), files)
+        snapshots[table] = tables.commit_table(cat, data_dir, change, run_id, attempt)
+    inputs = {f"silver.{t}": s for t, s in silver.release.snapshots.items()}
+    inputs["silver.release_id"] = silver.release.release_id
+    release = tables.record_release(cat, data_dir, "gold", run_id, attempt, snapshots, inputs)
+    log.info("gold %s", release.summary())
+    return release
+
+
+def read_mart(cat, table: str, release: tables.Release) -> pa.Table:
+    """One mart at a release, in the contract's types, rows in grain order.
+
+    The data files are read in path order: each holds one partition's rows sorted by
+    the grain, and the partition column is the grain's first key.
+    """
+    paths = tables.data_files(cat, "gold", table, release.snapshots.get(table))
+    schema = GOLD_SCHEMAS[table]
+    parts = [fileio.read_parquet(p).select(schema.names).cast(schema) for p in paths]
+    return pa.concat_tables(parts) if parts else schema.empty_table()
+
+
+def export_release(cat, data_dir: str, release: tables.Release) -> None:
+    """Write ``gold/<table>.jsonl`` for every mart of ``release``, then the marker."""
+    for table in GOLD_TABLES:
+        fileio.write_atomically(catalog.gold_jsonl_file(data_dir, table), jsonl_bytes(read_mart(cat, table, release)))
+    marker = {"release_id": release.release_id, "run_id": release.run_id}
+    fileio.write_atomically(catalog.gold_export_marker(data_dir), (json.dumps(marker) + "\n").encode(), "application/json")
+
+
+def exported_release(data_dir: str) -> int | None:
+    path = catalog.gold_export_marker(data_dir)
+    if not fileio.exists(path):
+        return None
+    try:
+        return int(json.loads(fileio.read_bytes(path))["release_id"])
+    except (ValueError, KeyError, TypeError):
+        return None
+
+
+def sync_exports(cat, data_dir: str) -> tables.Release | None:
+    """Make the exports hold the current gold release (no-op when they already do)."""
+    release = tables.current_release(cat, data_dir, "gold")
+    if release is not None and exported_release(data_dir) != release.release_id:
+        log.info("exporting gold %s to %s", release.summary(), catalog.gold_jsonl_file(data_dir, "<table>"))
+        export_release(cat, data_dir, release)
+    return release

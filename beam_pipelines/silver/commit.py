@@ -1,0 +1,107 @@
+"""Publish a silver run: one Iceberg commit per table, then the silver release (SPEC §11).
+
+Runs in the driver after the Beam job has written every data file and checked
+conservation (the run summary, see ``silver.transforms.WriteRunSummary``). Workers never
+touch the catalog: on Dataflow the launcher holds the catalog credentials, and a job
+that fails commits nothing.
+
+What each table gets (one transaction each: remove the partitions rebuilt, add files):
+
+- dimensions ``silver_users/content/campaigns``: replaced whole;
+- ``silver_playback_events`` / ``silver_ad_events``: the accepted ``dt`` partitions of
+  the run; a rejected partition keeps its committed version (or stays absent);
+- ``silver_sessions``: replaced whole (rebuilt from every accepted playback partition);
+- ``quarantine``: every (dataset, dt) of the run, rejected ones included (for inspection);
+- ``audit``: the counts of every accepted partition, replaced with it.
+
+Then one row in ``silver.releases`` pins the snapshot of every silver table: gold and
+the warehouse read silver at that release, never a half-committed run.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import pyarrow as pa
+
+from beam_pipelines import tables
+from beam_pipelines.schema import AUDIT_SCHEMA, DIM_DATASETS, EVENT_DATASETS, NAMESPACE_TABLES, SILVER_TABLE_OF
+from beam_pipelines.silver.plan import SilverPlan
+
+log = logging.getLogger("ott.silver")
+
+SESSIONS = "silver_sessions"
+
+
+def table_changes(plan: SilverPlan, summary: dict) -> list[tables.TableChange]:
+    """The change of every silver table this run touches, from its plan and summary."""
+    partitions = summary["partitions"]
+    rejected = {(p["dataset"], p["dt"]) for p in partitions if p["rejected"]}
+    accepted = [(ds, dt) for ds, dt in plan.partitions if (ds, dt) not in rejected]
+    files: dict[str, list[dict]] = {}
+    for record in summary["files"]:
+        files.setdefault(record["table"], []).append(record)
+
+    def change(table: str, replace) -> tables.TableChange:
+        records = files.get(table, [])
+        rows = sum(r["rows"] for r in records)
+        return tables.TableChange(
+            "silver", table, replace, tuple(r["path"] for r in records), summary={"ott.rows-added": str(rows)}
+        )
+
+    changes = [change(SILVER_TABLE_OF[ds], tables.whole_table()) for ds in DIM_DATASETS]
+    for ds in EVENT_DATASETS:
+        days = [(dt,) for d, dt in accepted if d == ds]
+        if days:
+            changes.append(change(SILVER_TABLE_OF[ds], tables.partition_filter(("dt",), days)))
+    changes.append(change(SESSIONS, tables.whole_table()))
+    changes.append(change("quarantine", tables.partition_filter(("dataset", "dt"), plan.partitions)))
+    audit_rows = [
+        {**{k: p[k] for k in AUDIT_SCHEMA.names if k != "run_id"}, "run_id": plan.run_id}
+        for p in partitions
+        if (p["dataset"], p["dt"]) in set(accepted)
+    ]
+    changes.append(
+        tables.TableChange(
+            "silver",
+            "audit",
+            tables.partition_filter(("dataset", "dt"), accepted),
+            rows=pa.Table.from_pylist(audit_rows, schema=AUDIT_SCHEMA),
+        )
+    )
+    return changes
+
+
+def publish(cat, plan: SilverPlan, summary: dict) -> tuple[tables.Release, list[dict]]:
+    """Commit every table of the run, then record the silver release.
+
+    Returns the release and one record per table (snapshot id, files, rows added).
+    """
+    committed = []
+    for change in table_changes(plan, summary):
+        snapshot = tables.commit_table(cat, plan.data_dir, change, plan.run_id, plan.attempt)
+        committed.append(
+            {
+                "table": change.table,
+                "snapshot_id": snapshot,
+                "files": len(change.files),
+                "rows_added": int(change.summary.get("ott.rows-added", change.rows.num_rows if change.rows else 0)),
+            }
+        )
+        log.info("committed silver.%s (%d files)", change.table, len(change.files))
+    snapshots = {table: tables.snapshot_id(cat, "silver", table) for table in NAMESPACE_TABLES["silver"] if table != "releases"}
+    release = tables.record_release(cat, plan.data_dir, "silver", plan.run_id, plan.attempt, snapshots)
+    return release, committed
+
+
+def rejection_message(partitions: list[dict], max_rate: float) -> str | None:
+    """One line naming every rejected partition (dataset, dt, rate), or None."""
+    rejected = [p for p in partitions if p["rejected"]]
+    if not rejected:
+        return None
+    listed = "; ".join(
+        f"{p['dataset']} dt={p['dt']} quarantine rate {p['quarantine_rate']:.4f} "
+        f"({p['rows_quarantined']} of {p['rows_read']} rows)"
+        for p in rejected
+    )
+    return f"rejected (quarantine rate above --max-quarantine-rate {max_rate}): {listed}; not published, quarantine committed for inspection"

@@ -1,0 +1,402 @@
+"""The Iceberg tables of the lakehouse (SPEC §11): catalog, commits, releases, recovery.
+
+Every reader and writer of silver and gold goes through this module:
+
+- :func:`open_catalog` — the embedded SQL catalog ``<data-dir>/catalog/ott.db`` with
+  table data under ``<data-dir>/lake/``, or any catalog named by ``--catalog-uri`` /
+  ``OTT_CATALOG_URI`` (a SQLAlchemy URL, or an Iceberg REST endpoint such as BigLake
+  metastore; further properties come from pyiceberg's own ``PYICEBERG_CATALOG__OTT__*``
+  environment variables or ``~/.pyiceberg.yaml``).
+- :func:`commit_table` — one commit per table and run: the partitions the run rebuilt
+  are removed and the Beam-written files added in ONE transaction (``delete`` +
+  ``add_files``), with the run id and row counts in the snapshot summary.
+- :func:`record_release` / :func:`current_release` — a stage's release: the snapshot id
+  of each of its tables after a complete run, appended to ``<namespace>.releases`` in
+  one atomic commit. Readers pin a release, never "whatever the tables hold now".
+- :func:`begin_attempt` / :func:`recover` — a marker per run attempt; the next run (or
+  ``ott maintain``) rolls back the commits of an attempt that never recorded its
+  release and removes the files it left.
+
+Shapes: a table is addressed as ``(namespace, name)`` with its Arrow schema in
+``schema.NAMESPACE_TABLES`` and its partition columns in ``schema.TABLE_PARTITIONS``.
+Data files hold exactly one value of each partition column, so replacing a partition
+never rewrites a file (a metadata-only delete).
+"""
+
+from __future__ import annotations
+
+import datetime as dt_
+import json
+import logging
+import os
+import secrets
+import warnings
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from functools import reduce
+
+import pyarrow as pa
+
+from beam_pipelines import catalog, fileio
+from beam_pipelines.cli_support import OttError
+from beam_pipelines.schema import NAMESPACE_TABLES, TABLE_PARTITIONS
+
+log = logging.getLogger("ott.tables")
+
+CATALOG_ENV = "OTT_CATALOG_URI"
+CATALOG_NAME = "ott"
+NAMESPACES = ("silver", "gold")
+
+# pyiceberg warns for every column of a data file without Parquet statistics (empty
+# files, all-null columns) and for deletes that match nothing: noise, not problems.
+warnings.filterwarnings("ignore", message="PyArrow statistics missing")
+warnings.filterwarnings("ignore", message="Delete operation did not match any records")
+
+
+def is_remote(data_dir: str) -> bool:
+    return "://" in data_dir and not data_dir.startswith("file://")
+
+
+def resolve_data_dir(data_dir: str) -> str:
+    """Local folders become absolute (catalog rows and file paths must not depend on the
+    working directory); URLs stay as they are."""
+    return data_dir if "://" in data_dir else os.path.abspath(data_dir)
+
+
+def catalog_uri(data_dir: str, uri: str | None = None) -> str:
+    """The catalog to use: ``uri``, else ``$OTT_CATALOG_URI``, else the embedded SQLite file."""
+    uri = uri or os.environ.get(CATALOG_ENV) or None
+    if uri:
+        return uri
+    if is_remote(data_dir):
+        raise OttError(
+            f"a data dir on object storage ({data_dir}) has no embedded catalog: pass --catalog-uri "
+            f"or set {CATALOG_ENV} (a SQLAlchemy URL or an Iceberg REST endpoint)"
+        )
+    path = catalog.catalog_db_file(resolve_data_dir(data_dir))
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    return f"sqlite:///{path}"
+
+
+def open_catalog(data_dir: str, uri: str | None = None):
+    """The Iceberg catalog of ``data_dir``, with the ``silver`` and ``gold`` namespaces."""
+    from pyiceberg.catalog import load_catalog
+
+    uri = catalog_uri(data_dir, uri)
+    kind = "rest" if uri.startswith(("http://", "https://")) else "sql"
+    warehouse = catalog.lake_dir(resolve_data_dir(data_dir))
+    if not is_remote(warehouse):
+        warehouse = "file://" + warehouse
+    try:
+        cat = load_catalog(CATALOG_NAME, type=kind, uri=uri, warehouse=warehouse)
+        for namespace in NAMESPACES:
+            cat.create_namespace_if_not_exists(namespace)
+    except OttError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - any driver/HTTP error: one line for the user
+        raise OttError(f"cannot open the Iceberg catalog {uri}: {type(exc).__name__}: {_first_line(exc)}") from exc
+    return cat
+
+
+def open_for_writing(data_dir: str, uri: str | None = None):
+    """The catalog, after cleaning up what killed runs left (:func:`recover`): how every
+    writing command starts, with the data dir's lock held."""
+    cat = open_catalog(data_dir, uri)
+    recover(cat, data_dir)
+    return cat
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else ""
+
+
+def identifier(namespace: str, table: str) -> str:
+    return f"{namespace}.{table}"
+
+
+def load_table(cat, data_dir: str, namespace: str, table: str):
+    """The table, created (empty, with its partition spec) on first use."""
+    from pyiceberg.exceptions import NoSuchTableError
+
+    name = identifier(namespace, table)
+    try:
+        return cat.load_table(name)
+    except NoSuchTableError:
+        pass
+    schema = NAMESPACE_TABLES[namespace][table]
+    created = cat.create_table_if_not_exists(
+        name, schema=schema, location=catalog.lake_table_dir(resolve_data_dir(data_dir), namespace, table)
+    )
+    columns = TABLE_PARTITIONS.get(table, ())
+    if columns and created.spec().is_unpartitioned():
+        with created.update_spec() as spec:
+            for column in columns:
+                spec.add_identity(column)
+        created = cat.load_table(name)
+    return created
+
+
+def ensure_tables(cat, data_dir: str, namespace: str) -> None:
+    """Create every table of a namespace that does not exist yet (empty, partitioned)."""
+    for table in NAMESPACE_TABLES[namespace]:
+        load_table(cat, data_dir, namespace, table)
+
+
+# ------------------------------------------------------------------- commits
+
+
+def partition_filter(columns: Sequence[str], values: Iterable[Sequence]):
+    """Rows whose partition columns equal one of ``values`` (tuples in ``columns`` order)."""
+    from pyiceberg.expressions import AlwaysFalse, And, EqualTo, Or
+
+    terms = []
+    for row in sorted(set(tuple(v) for v in values)):
+        terms.append(reduce(And, [EqualTo(c, v) for c, v in zip(columns, row)]) if len(columns) > 1 else EqualTo(columns[0], row[0]))
+    if not terms:
+        return AlwaysFalse()
+    return reduce(Or, terms)
+
+
+def whole_table():
+    from pyiceberg.expressions import AlwaysTrue
+
+    return AlwaysTrue()
+
+
+@dataclass(frozen=True)
+class TableChange:
+    """What one run changes in one table, committed at once by :func:`commit_table`.
+
+    ``replace``: the rows (whole partitions) removed first — a pyiceberg expression, or
+    None to only add. ``files``: Parquet data files to add (written by Beam workers).
+    ``rows``: a small Arrow table written by pyiceberg itself (the audit counts).
+    """
+
+    namespace: str
+    table: str
+    replace: object | None
+    files: tuple[str, ...] = ()
+    rows: pa.Table | None = None
+    summary: dict[str, str] = field(default_factory=dict)
+
+
+def commit_table(cat, data_dir: str, change: TableChange, run_id: str, attempt: str) -> int | None:
+    """Apply ``change`` in one transaction; returns the table's new snapshot id."""
+    from pyiceberg.exceptions import CommitFailedException, ValidationException
+
+    table = load_table(cat, data_dir, change.namespace, change.table)
+    properties = {"ott.run_id": run_id, "ott.attempt": attempt, **change.summary}
+    try:
+        with table.transaction() as tx:
+            if change.replace is not None and table.current_snapshot() is not None:
+                tx.delete(change.replace, snapshot_properties=properties)
+            if change.files:
+                tx.add_files(list(change.files), snapshot_properties=properties, check_duplicate_files=False)
+            if change.rows is not None and change.rows.num_rows:
+                tx.append(change.rows, snapshot_properties=properties)
+    except (CommitFailedException, ValidationException) as exc:
+        # pyiceberg retries a commit that lost a race, then validates that the other
+        # writer's change does not conflict with ours; either way we lose cleanly
+        raise OttError(
+            f"commit of {identifier(change.namespace, change.table)} failed: another writer changed it "
+            f"({_first_line(exc)}); nothing of this run was committed to it — rerun"
+        ) from exc
+    snapshot = cat.load_table(identifier(change.namespace, change.table)).current_snapshot()
+    return snapshot.snapshot_id if snapshot else None
+
+
+def snapshot_id(cat, namespace: str, table: str) -> int | None:
+    snapshot = cat.load_table(identifier(namespace, table)).current_snapshot()
+    return snapshot.snapshot_id if snapshot else None
+
+
+# ------------------------------------------------------------------- reading
+
+
+def data_files(cat, namespace: str, table: str, snapshot: int | None, row_filter=None) -> list[str]:
+    """Paths of the data files of ``table`` at ``snapshot`` (None: an empty table), sorted."""
+    if snapshot is None:
+        return []
+    scan = cat.load_table(identifier(namespace, table)).scan(snapshot_id=snapshot)
+    if row_filter is not None:
+        scan = scan.filter(row_filter)
+    return sorted(task.file.file_path for task in scan.plan_files())
+
+
+def read_table(cat, namespace: str, table: str, snapshot: int | None, columns: Sequence[str] | None = None) -> pa.Table:
+    """The rows of ``table`` at ``snapshot`` in the contract's Arrow types (Iceberg reads
+    timestamps back as microseconds; the contract stores milliseconds)."""
+    schema = NAMESPACE_TABLES[namespace][table]
+    if columns is not None:
+        schema = pa.schema([schema.field(c) for c in columns])
+    if snapshot is None:
+        return schema.empty_table()
+    scan = cat.load_table(identifier(namespace, table)).scan(
+        snapshot_id=snapshot, selected_fields=tuple(columns) if columns is not None else ("*",)
+    )
+    return scan.to_arrow().select(schema.names).cast(schema)
+
+
+# ------------------------------------------------------------------- releases
+
+
+@dataclass(frozen=True)
+class Release:
+    """One row of ``<namespace>.releases``."""
+
+    release_id: int
+    run_id: str
+    attempt: str
+    kind: str
+    created_at: dt_.datetime
+    snapshots: dict[str, int | None]
+    inputs: dict[str, int | None]
+
+    def summary(self) -> str:
+        return f"release {self.release_id} run {self.run_id} ({self.kind}, {self.created_at:%Y-%m-%d %H:%M:%S} UTC)"
+
+
+def releases(cat, data_dir: str, namespace: str) -> list[Release]:
+    """Every release of a namespace, oldest first."""
+    table = load_table(cat, data_dir, namespace, "releases")
+    snapshot = table.current_snapshot()
+    if snapshot is None:
+        return []
+    rows = read_table(cat, namespace, "releases", snapshot.snapshot_id).to_pylist()
+    return sorted(
+        (
+            Release(
+                release_id=r["release_id"],
+                run_id=r["run_id"],
+                attempt=r["attempt"],
+                kind=r["kind"],
+                created_at=r["created_at"],
+                snapshots=json.loads(r["snapshots"]),
+                inputs=json.loads(r["inputs"] or "{}"),
+            )
+            for r in rows
+        ),
+        key=lambda r: r.release_id,
+    )
+
+
+def current_release(cat, data_dir: str, namespace: str) -> Release | None:
+    found = releases(cat, data_dir, namespace)
+    return found[-1] if found else None
+
+
+def record_release(
+    cat,
+    data_dir: str,
+    namespace: str,
+    run_id: str,
+    attempt: str,
+    snapshots: dict[str, int | None],
+    inputs: dict[str, int | None] | None = None,
+    kind: str = "publish",
+) -> Release:
+    """Append one release row: the atomic step that makes a run's tables current together."""
+    previous = releases(cat, data_dir, namespace)
+    release = Release(
+        release_id=(previous[-1].release_id + 1) if previous else 1,
+        run_id=run_id,
+        attempt=attempt,
+        kind=kind,
+        created_at=dt_.datetime.now(dt_.timezone.utc),  # metadata of the release, not data
+        snapshots=dict(sorted(snapshots.items())),
+        inputs=dict(sorted((inputs or {}).items())),
+    )
+    row = pa.Table.from_pylist(
+        [
+            {
+                "release_id": release.release_id,
+                "run_id": run_id,
+                "attempt": attempt,
+                "kind": kind,
+                "created_at": release.created_at,
+                "snapshots": json.dumps(release.snapshots),
+                "inputs": json.dumps(release.inputs),
+            }
+        ],
+        schema=NAMESPACE_TABLES[namespace]["releases"],
+    )
+    commit_table(cat, data_dir, TableChange(namespace, "releases", None, rows=row), run_id, attempt)
+    return release
+
+
+# ------------------------------------------------------------------- attempts and recovery
+
+
+def new_run_id(stage: str, label: str | None = None) -> str:
+    """The default run id: ``<stage>[-<label>]-<UTC time>`` (unique per run, names the
+    run audit and the release; the time is metadata, never data)."""
+    stamp = dt_.datetime.now(dt_.timezone.utc).strftime("%Y%m%dT%H%M%S%f")[:-3]
+    return "-".join(p for p in (stage, label, stamp) if p)
+
+
+def new_attempt(run_id: str) -> str:
+    """A unique id for one execution of a run: names its files, marker and snapshots."""
+    return f"{run_id}-{secrets.token_hex(3)}"
+
+
+def begin_attempt(data_dir: str, namespace: str, run_id: str, attempt: str) -> None:
+    """Leave a marker: until :func:`end_attempt`, recovery treats the attempt as killed."""
+    marker = {"namespace": namespace, "run_id": run_id, "attempt": attempt, "pid": os.getpid()}
+    fileio.write_bytes(catalog.lake_run_marker(data_dir, attempt), json.dumps(marker).encode(), "application/json")
+
+
+def end_attempt(data_dir: str, attempt: str) -> None:
+    fileio.delete_tree(catalog.lake_scratch_dir(data_dir, attempt))
+    path = catalog.lake_run_marker(data_dir, attempt)
+    if fileio.exists(path):
+        fileio.delete_paths([path])
+
+
+def recover(cat, data_dir: str) -> list[str]:
+    """Undo what killed attempts left; returns one line per attempt cleaned.
+
+    For an attempt without a release: every table it committed is rolled back to the
+    snapshot before its first commit (the snapshots it made are expired), and the files
+    it wrote are deleted. With a release (killed after the release was recorded) only the
+    marker and scratch files go. Call with the data dir's lock held.
+    """
+    cleaned = []
+    for path in fileio.list_files(catalog.lake_runs_dir(data_dir) + "/*.json"):
+        marker = json.loads(fileio.read_bytes(path))
+        released = abandon_attempt(cat, data_dir, marker["namespace"], marker["attempt"])
+        cleaned.append(
+            f"cleaned up after killed run {marker['run_id']} (attempt {marker['attempt']}: "
+            f"{'its release was recorded' if released else 'rolled back, files removed'})"
+        )
+        log.warning(cleaned[-1])
+    return cleaned
+
+
+def abandon_attempt(cat, data_dir: str, namespace: str, attempt: str) -> bool:
+    """Undo an attempt that did not finish (see :func:`recover`); True when it had
+    recorded its release (then nothing is undone)."""
+    released = any(r.attempt == attempt for r in releases(cat, data_dir, namespace))
+    if not released:
+        for table in NAMESPACE_TABLES[namespace]:
+            _roll_back_attempt(cat, data_dir, namespace, table, attempt)
+            fileio.delete_tree(catalog.lake_attempt_dir(resolve_data_dir(data_dir), namespace, table, attempt))
+    end_attempt(data_dir, attempt)
+    return released
+
+
+def _roll_back_attempt(cat, data_dir: str, namespace: str, table: str, attempt: str) -> None:
+    tbl = load_table(cat, data_dir, namespace, table)
+    mine = [s for s in tbl.snapshots() if (s.summary.additional_properties or {}).get("ott.attempt") == attempt]
+    if not mine:
+        return
+    first = min(mine, key=lambda s: s.sequence_number)
+    if first.parent_snapshot_id is not None:
+        tbl.manage_snapshots().set_current_snapshot(first.parent_snapshot_id).commit()
+    else:
+        tbl.delete(whole_table(), snapshot_properties={"ott.attempt": f"rollback-{attempt}"})
+    tbl = cat.load_table(identifier(namespace, table))
+    current = tbl.current_snapshot()
+    expire = [s.snapshot_id for s in mine if current is None or s.snapshot_id != current.snapshot_id]
+    if expire:
+        tbl.maintenance.expire_snapshots().by_ids(expire).commit()

@@ -160,6 +160,8 @@ def readme_commands() -> list[str]:
     found = []
     for line in lines:
         line = line.split(" #", 1)[0].strip()
+        if "<" in line:  # a pattern such as `ott <command> --help`, not a command
+            continue
         if line.startswith("ott ") or line == "./run_pipeline.sh" or line.startswith("./run_pipeline.sh run"):
             found.append(line)
     return found

@@ -424,12 +424,10 @@ def test_cli_reports_missing_bronze(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_load_gold_and_compare_round_trip(ref: Reference, tmp_path: Path) -> None:
+    from lake_fixtures import publish
+
     table = "gold_qoe_daily"
-    folder = tmp_path / "gold" / table
-    folder.mkdir(parents=True)
-    arrow = pa.Table.from_pandas(ref.gold[table], preserve_index=False)
-    pq.write_table(arrow.slice(0, 4), folder / "part-00000.parquet")
-    pq.write_table(arrow.slice(4), folder / "part-00001.parquet")
+    publish(tmp_path, "gold", {table: pa.Table.from_pandas(ref.gold[table], preserve_index=False)})
     loaded = load_gold(tmp_path, table)
     assert_frames_match(loaded.iloc[::-1], ref.gold[table], keys=TABLE_KEYS[table])
 

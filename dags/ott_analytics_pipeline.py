@@ -169,15 +169,23 @@ def _ingest_date(context: dict) -> str:
 
 
 def _run_values(params: dict, context: dict) -> dict:
-    """The run options of a task: the params, and the logical date as the day to generate and process."""
+    """The run options of a task: the params, the logical date as the day to generate and
+    process, and when this DAG run started (the gate judges only silver audits written since)."""
     ds = _ingest_date(context)
-    return {**params, "dt": ds, "start_date": ds, "days": 1}
+    dag_run = context.get("dag_run")
+    started = getattr(dag_run, "start_date", None)
+    return {**params, "dt": ds, "start_date": ds, "days": 1, "since": started.isoformat() if started else None}
 
 
 def _python_stage(stage: Stage):
     """A `@task` running ``<stage.module>.main(argv)`` in the task's own process."""
 
-    @task(task_id=stage.task_id, doc_md=stage.doc, **({"retries": 0} if stage.gate else {}))
+    extra = {"retries": 0} if stage.gate else {}
+    if stage.reports_failure:
+        # runs when silver failed too: a rejected partition is reported here, in one line
+        extra["trigger_rule"] = "all_done"
+
+    @task(task_id=stage.task_id, doc_md=stage.doc, **extra)
     def run(params: dict, **context) -> None:
         argv = stage_argv(stage, _run_values(params, context))
         if not stage.gate:

@@ -40,6 +40,7 @@ class Stage:
     beam: bool = False  # a Beam pipeline: takes PipelineOptions; the DAG runs it with the Beam operator
     gate: bool = False  # a data check: its failure means unfit data, so it stops the run and is never retried
     dag_only: bool = False  # a DAG task only: `ott run` skips it (what it checks is enforced earlier)
+    reports_failure: bool = False  # runs after the previous stage failed too, to say why (DAG)
 
 
 STAGES: tuple[Stage, ...] = (
@@ -54,7 +55,7 @@ STAGES: tuple[Stage, ...] = (
     Stage("quality_gate", "check_quality_gate", "scripts.quality_gate",
           "Gate: the partition's silver audit — every event dataset's quarantine rate ≤ max_quarantine_rate "
           "and rows conserved, else stop",
-          options=("dt", "max_quarantine_rate"), gate=True, dag_only=True),
+          options=("dt", "max_quarantine_rate", "since"), gate=True, dag_only=True, reports_failure=True),
     Stage("gold", "build_gold", "beam_pipelines.gold_pipeline",
           "Beam `ott gold`: every silver partition → the nine gold marts", beam=True),
     Stage("gold_tests", "run_sql_data_tests", "scripts.quality_gate",

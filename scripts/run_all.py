@@ -19,6 +19,7 @@ from collections.abc import Sequence
 
 from beam_pipelines import run_lock
 from beam_pipelines.cli_support import OttArgumentParser, OttError, add_data_dir, configure_logging
+from beam_pipelines.options import parse_stage_args
 
 log = logging.getLogger("ott.run")
 
@@ -73,7 +74,7 @@ def step_argv(step: str, args, beam_argv: Sequence[str]) -> list[str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args, beam_argv = build_parser().parse_known_args(argv)
+    args, beam_argv = parse_stage_args(build_parser(), argv)
     configure_logging()
     steps = [(s, m) for s, m in STEPS if not (args.skip_generate and s == "generate")]
     if args.skip_generate and any(getattr(args, n) is not None for n in GENERATOR_FLAGS):

@@ -30,6 +30,7 @@ import pytest
 DT = "2026-11-02"
 YEAR_ZERO = "0001-01-01T00:00:00+14:00"  # valid form; 0000-12-31T10:00:00Z in UTC
 BEAM_TIMEOUT = 300
+RUN_ID = "hostile"  # silver --run-id: the audit is runs/hostile.json
 
 
 def ott(ott_bin: str, *args: str, timeout: float = BEAM_TIMEOUT, **env: str) -> subprocess.CompletedProcess:
@@ -69,7 +70,7 @@ def manifest(data: Path, dataset: str) -> dict[str, int]:
     return json.loads((data / "bronze" / "_manifest" / f"dt={DT}.json").read_text())["contributions"][DT][dataset]
 
 
-def audit(data: Path, dataset: str, dt: str = DT, run_id: str = "silver-all") -> dict[str, int]:
+def audit(data: Path, dataset: str, dt: str = DT, run_id: str = RUN_ID) -> dict[str, int]:
     record = json.loads((data / "runs" / f"{run_id}.json").read_text())
     [partition] = [p for p in record["partitions"] if p["dataset"] == dataset and p["dt"] == dt]
     return partition
@@ -100,7 +101,7 @@ def assert_ok(result: subprocess.CompletedProcess) -> None:
 def year_zero_playback(ott_bin: str, generated: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     data = copy_of(generated, tmp_path_factory.mktemp("repro1"))
     replace_line(part_file(data, "playback_events"), 6, rf"{DT}T[0-9:.]*Z", YEAR_ZERO)
-    assert_ok(ott(ott_bin, "silver", "--data-dir", str(data)))
+    assert_ok(ott(ott_bin, "silver", "--data-dir", str(data), "--run-id", RUN_ID))
     return data
 
 
@@ -117,7 +118,7 @@ def test_1_year_zero_playback_timestamp_is_invalid_not_a_crash(year_zero_playbac
 def test_2_year_zero_ad_timestamp_is_quarantined_and_gold_runs(ott_bin: str, generated: Path, tmp_path: Path) -> None:
     data = copy_of(generated, tmp_path)
     replace_line(part_file(data, "ad_events"), 3, rf"^{DT}T[0-9:.]*Z", YEAR_ZERO)
-    assert_ok(ott(ott_bin, "silver", "--data-dir", str(data)))
+    assert_ok(ott(ott_bin, "silver", "--data-dir", str(data), "--run-id", RUN_ID))
     truth, got = manifest(data, "ad_events"), audit(data, "ad_events")
     assert got["invalid_timestamp"] == truth["invalid_timestamp"] + 1
     assert got["rows_valid"] == truth["rows_valid"] - 1
@@ -145,7 +146,7 @@ def test_3_unrepresentable_decimals_are_out_of_range_not_infinity(ott_bin: str, 
     campaigns.write_text("\n".join(lines))
     rejected = {lines[overflow].split(",")[0], lines[underflow].split(",")[0]}
 
-    assert_ok(ott(ott_bin, "silver", "--data-dir", str(data)))
+    assert_ok(ott(ott_bin, "silver", "--data-dir", str(data), "--run-id", RUN_ID))
     assert_ok(ott(ott_bin, "gold", "--data-dir", str(data)))
     assert audit(data, "campaigns", dt="")["out_of_range"] >= 2
     for table in ("gold_ads_daily", "gold_campaign_pacing", "gold_daily_kpis"):
@@ -195,9 +196,12 @@ def test_4_non_regular_bronze_entry_is_a_one_line_error(
 
 def test_5_failure_inside_the_gold_pipeline_is_one_line(ott_bin: str, generated: Path, tmp_path: Path) -> None:
     data = copy_of(generated, tmp_path)
-    assert_ok(ott(ott_bin, "silver", "--data-dir", str(data)))
-    shutil.rmtree(data / "gold", ignore_errors=True)
-    (data / "gold").write_text("a file where the gold folder should be\n")  # fails in WriteGold*
+    assert_ok(ott(ott_bin, "silver", "--data-dir", str(data), "--run-id", RUN_ID))
+    # a silver data file that is no Parquet: reading it fails inside the gold Beam pipeline
+    sessions = sorted(p for p in data.rglob("*.parquet") if "silver_sessions" in str(p))
+    assert sessions
+    for path in sessions:
+        path.write_bytes(b"not parquet at all")
     log_file = tmp_path / "details.log"
     result = ott(ott_bin, "gold", "--data-dir", str(data), OTT_LOG_FILE=str(log_file))
     assert result.returncode == 1

@@ -12,7 +12,7 @@ entry the glob matches is checked with ``lstat``/``stat`` *before* anything open
   symlinks, loops and directories without a word).
 
 On object storage (``gs://`` …) every object is a regular file, so the match is used as
-is. Plain function, no Beam pipeline: ``silver_pipeline.plan_run`` calls it.
+is. Plain function, no Beam pipeline: ``silver.plan.list_bronze`` calls it.
 """
 
 from __future__ import annotations

@@ -365,6 +365,18 @@ def test_read_csv_records_handles_bom_crlf_blank_and_quoted_newlines(tmp_path: P
     ]
 
 
+def test_read_csv_records_marks_bare_cr_and_bad_utf8_malformed(tmp_path: Path) -> None:
+    path = tmp_path / "part-00000.csv"
+    path.write_bytes(b'a,b\n1,x\ry\n2,\xff\xfe\n3,"q\rr"\n4,5')
+    assert list(read_csv_records(path)) == [
+        (1, "a,b", ["a", "b"]),
+        (2, "1,x\ry", None),  # a bare CR is no line end; in an unquoted field the csv module rejects it
+        (3, "2,\ufffd\ufffd", None),  # not UTF-8: malformed, shown with U+FFFD
+        (4, '3,"q\rr"', ["3", "q\rr"]),
+        (5, "4,5", ["4", "5"]),
+    ]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

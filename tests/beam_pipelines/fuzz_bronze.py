@@ -25,6 +25,7 @@ import csv
 import datetime as dt_
 import io
 import json
+import sys
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -33,6 +34,8 @@ from pathlib import Path
 from hypothesis import strategies as st
 
 from beam_pipelines.schema import BRONZE_COLUMNS
+
+csv.field_size_limit(sys.maxsize)  # huge fields are a mutation family, not a csv error
 
 DTS = ("2026-11-02", "2026-11-03")
 FILES_PER_DT = 2

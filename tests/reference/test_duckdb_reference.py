@@ -377,6 +377,13 @@ def test_read_csv_records_marks_bare_cr_and_bad_utf8_malformed(tmp_path: Path) -
     ]
 
 
+def test_read_csv_records_takes_fields_beyond_the_csv_module_default_limit(tmp_path: Path) -> None:
+    path = tmp_path / "part-00000.csv"
+    huge = "x" * 300_000
+    path.write_text(f'a,b\n1,"{huge},y"\n')
+    assert [fields for _, _, fields in read_csv_records(path)] == [["a", "b"], ["1", f"{huge},y"]]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [

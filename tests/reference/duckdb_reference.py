@@ -37,7 +37,10 @@ Design:
   line of only whitespace is blank; an event_ts with ``t`` instead of ``T`` is invalid; a
   fatal error anywhere after the first video_start (even after video_end) makes
   ``playback_failure``; a decimal (bid/budget) is plain positional notation; epoch
-  milliseconds are bounded to years before 10000 and ISO offsets to ±23:59.
+  milliseconds are bounded to years before 10000 and ISO offsets to ±23:59; a timestamp
+  whose UTC instant leaves years 0001-9999 is invalid; money (bid/budget) must lie in
+  [0.000001, 1e12] as a double; a physical line ends at LF only, and a record holding a
+  bare CR in an unquoted field or bytes that are not UTF-8 is malformed.
 
 Measured (1.16M events = ``ott generate --days 7`` defaults, 2 shared cores, load ~5):
 parse ~25-40 s, SQL ~20 s, peak RSS 1.4 GB.

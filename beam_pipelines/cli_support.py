@@ -112,8 +112,12 @@ def configure_logging(verbose: bool = False) -> None:
 
 
 def _first_line(exc: BaseException) -> str:
-    text = str(exc).strip()
-    return text.splitlines()[0] if text else ""
+    """The line that names the problem: the first, or for a message that carries a remote
+    traceback (Beam's worker errors: "Traceback (most recent call last): …") its last line."""
+    lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    if not lines:
+        return ""
+    return lines[-1] if lines[0].startswith("Traceback (most recent call last)") else lines[0]
 
 
 def _save_traceback(prog: str, exc: BaseException) -> str | None:

@@ -22,12 +22,16 @@ them up front and fails in one line (:func:`check_service_names`).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
+import os
 import re
+import sys
 from collections.abc import Iterator, Sequence
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import (
+    DirectOptions,
     GoogleCloudOptions,
     PipelineOptions,
     SetupOptions,
@@ -37,7 +41,7 @@ from apache_beam.options.pipeline_options import (
 )
 from apache_beam.options.pipeline_options_validator import PipelineOptionsValidator
 
-from beam_pipelines.cli_support import OttError
+from beam_pipelines.cli_support import OttError, debug_enabled, details_log_path
 
 LOCAL_RUNNERS = (None, "DirectRunner", "FnApiRunner")
 DATAFLOW_RUNNERS = ("DataflowRunner", "dataflow")
@@ -170,5 +174,49 @@ def make_pipeline(beam_argv: Sequence[str]) -> beam.Pipeline:
     if is_dataflow_dry_run(options):
         return DataflowDryRunPipeline(runner=FnApiRunner(), options=options)
     if options.view_as(StandardOptions).runner in LOCAL_RUNNERS:
+        multi = options.view_as(DirectOptions).direct_running_mode == "multi_processing"
+        if multi and not debug_enabled():
+            return QuietWorkersPipeline(runner=FnApiRunner(), options=options)
         return beam.Pipeline(runner=FnApiRunner(), options=options)
     return beam.Pipeline(options=options)
+
+
+@contextlib.contextmanager
+def stderr_fd_to(path: str) -> Iterator[None]:
+    """Point file descriptor 2 at ``path`` (append) for the block: what child processes
+    print goes there. If ``path`` cannot be opened, nothing changes."""
+    existed = os.path.exists(path)
+    try:
+        target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    except OSError:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(target, 2)
+    os.close(target)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        with contextlib.suppress(OSError):
+            if not existed and os.path.getsize(path) == 0:
+                os.unlink(path)  # nothing was printed: leave no empty log behind
+
+
+class QuietWorkersPipeline(beam.Pipeline):
+    """A pipeline whose worker subprocesses print into the details log, not the console.
+
+    With ``--direct_running_mode=multi_processing`` each SDK worker is a subprocess that
+    inherits stderr, and Beam's ``SdkWorker._execute`` prints the traceback of a failing
+    bundle there with ``print(..., file=sys.stderr)`` — out of reach of any logging
+    handler. The FnApiRunner runs the whole job inside ``run()``, so pointing fd 2 at the
+    details log (``cli_support.details_log_path``) for ``run()`` keeps the console to the
+    one-line error. ``OTT_DEBUG=1`` uses a plain Pipeline.
+    """
+
+    def run(self, test_runner_api="AUTO"):
+        with stderr_fd_to(details_log_path()):
+            return super().run(test_runner_api)

@@ -194,19 +194,29 @@ def test_4_non_regular_bronze_entry_is_a_one_line_error(
 # -------------------------------------------------------------- 5. one line, no traceback
 
 
-def test_5_failure_inside_the_gold_pipeline_is_one_line(ott_bin: str, generated: Path, tmp_path: Path) -> None:
-    data = copy_of(generated, tmp_path)
+@pytest.fixture(scope="module")
+def corrupt_silver(ott_bin: str, generated: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    data = copy_of(generated, tmp_path_factory.mktemp("repro5"))
     assert_ok(ott(ott_bin, "silver", "--data-dir", str(data), "--run-id", RUN_ID))
     # a silver data file that is no Parquet: reading it fails inside the gold Beam pipeline
     sessions = sorted(p for p in data.rglob("*.parquet") if "silver_sessions" in str(p))
     assert sessions
     for path in sessions:
         path.write_bytes(b"not parquet at all")
+    return data
+
+
+@pytest.mark.parametrize("mode", ["in_memory", "multi_processing"])
+def test_5_failure_inside_the_gold_pipeline_is_one_line(
+    ott_bin: str, corrupt_silver: Path, tmp_path: Path, mode: str
+) -> None:
     log_file = tmp_path / "details.log"
-    result = ott(ott_bin, "gold", "--data-dir", str(data), OTT_LOG_FILE=str(log_file))
+    flags = [f"--direct_running_mode={mode}"] + (["--direct_num_workers=2"] if mode == "multi_processing" else [])
+    result = ott(ott_bin, "gold", "--data-dir", str(corrupt_silver), *flags, OTT_LOG_FILE=str(log_file))
     assert result.returncode == 1
     assert result.stderr.count("\n") == 1, result.stderr
     assert result.stderr.startswith("ott gold: error: ") and "Traceback" not in result.stderr
+    assert "Parquet" in result.stderr  # the line names the problem, not "Traceback (most recent…"
     assert str(log_file) in result.stderr
     assert "Traceback" in log_file.read_text()  # the details are kept, off the console
 

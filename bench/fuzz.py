@@ -30,7 +30,9 @@ TEST = "tests/beam_pipelines/test_fuzz.py::test_hostile_rows_never_crash_drop_or
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--cases", type=int, default=20_000, help="mutated rows in total (default: %(default)s)")
-    parser.add_argument("--per-run", type=int, default=400, help="cases per data set / pipeline run (default: %(default)s)")
+    parser.add_argument(
+        "--per-run", type=int, default=400, help="cases per data set / pipeline run (default: %(default)s)"
+    )
     parser.add_argument("--seed", type=int, help="hypothesis seed (default: random)")
     parser.add_argument("--shrink", action="store_true", help="let hypothesis minimise a failing data set (slow)")
     args = parser.parse_args(argv)

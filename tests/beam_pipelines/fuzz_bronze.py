@@ -150,7 +150,8 @@ def _dim_row(case: DimCase, key: str) -> tuple[dict[str, str], str]:
     budget, budget_ok = MONEY[case.b % len(MONEY)]
     start, start_ok = DATES[case.c % len(DATES)]
     end, end_ok = DATES[(case.c // 7) % len(DATES)]
-    row = dict(campaign_id=key, advertiser="Acme, Inc.", objective="awareness", bid_strategy=("CPM", "cpc", "Cpa")[case.c % 3],
+    row = dict(campaign_id=key, advertiser="Acme, Inc.", objective="awareness",
+               bid_strategy=("CPM", "cpc", "Cpa")[case.c % 3],
                bid_usd=bid, budget_usd=budget, start_date=start, end_date=end)
     if not (start_ok and end_ok):
         return row, "invalid_timestamp"
@@ -166,7 +167,8 @@ def _base_dims() -> dict[str, list[dict[str, str]]]:
                     episode_number=str(i) if i >= 4 else "", genre=("drama", "comedy")[i % 2], maturity_rating="PG",
                     duration_sec="600", release_year="2020", language="en", is_original="true")
                for i, c in enumerate(BASE_CONTENT)]
-    campaigns = [dict(campaign_id=k, advertiser="Beta", objective="conversion", bid_strategy=("CPM", "CPC", "CPA")[i % 3],
+    campaigns = [dict(campaign_id=k, advertiser="Beta", objective="conversion",
+                      bid_strategy=("CPM", "CPC", "CPA")[i % 3],
                       bid_usd="2.5", budget_usd="1000", start_date="2026-11-01", end_date="2026-11-30")
                  for i, k in enumerate(BASE_CAMPAIGNS)]
     return {"users": users, "content": content, "campaigns": campaigns}
@@ -505,7 +507,10 @@ def build_bronze(dim_case_list: list[DimCase], case_list: list[Case]) -> Bronze:
         dim_expected[case.dataset].append(outcome)
     bronze = Bronze(dims, dim_expected)
     hostile = {
-        ds: [(row[BRONZE_COLUMNS[ds][0]], outcome) for row, outcome in zip(dims[ds][len(dims[ds]) - len(dim_expected[ds]):], dim_expected[ds])]
+        ds: [
+            (row[BRONZE_COLUMNS[ds][0]], outcome)
+            for row, outcome in zip(dims[ds][len(dims[ds]) - len(dim_expected[ds]) :], dim_expected[ds])
+        ]
         for ds in dims
     }
     for index in range(len(DTS) * FILES_PER_DT):

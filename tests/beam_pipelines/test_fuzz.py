@@ -75,7 +75,9 @@ def check_example(ott_bin: str, data: Path, dim_list, cases, formats) -> dict:
     bronze = build_bronze(dim_list, cases)
     write_bronze(bronze, data, formats)
 
-    assert_clean_exit(ott(ott_bin, "silver", "--data-dir", str(data), "--run-id", RUN_ID, "--max-quarantine-rate", "1"), "silver")
+    # fuzzed partitions quarantine far more than the default 5% expectation on purpose
+    silver = ott(ott_bin, "silver", "--data-dir", str(data), "--run-id", RUN_ID, "--max-quarantine-rate", "1")
+    assert_clean_exit(silver, "silver")
     audit = json.loads((data / "runs" / f"{RUN_ID}.json").read_text())
     partitions = {(p["dataset"], p["dt"]): p for p in audit["partitions"]}
     expected = bronze.expected()

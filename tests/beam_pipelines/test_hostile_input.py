@@ -130,14 +130,18 @@ def test_2_year_zero_ad_timestamp_is_quarantined_and_gold_runs(ott_bin: str, gen
 # ------------------------------------------------------- 3. overflowing decimals in gold
 
 
-def test_3_unrepresentable_decimals_are_out_of_range_not_infinity(ott_bin: str, generated: Path, tmp_path: Path) -> None:
+def test_3_unrepresentable_decimals_are_out_of_range_not_infinity(
+    ott_bin: str, generated: Path, tmp_path: Path
+) -> None:
     data = copy_of(generated, tmp_path)
     campaigns = data / "bronze" / "dims" / "campaigns.csv"
     lines = campaigns.read_text().split("\n")
     header = lines[0].split(",")
     bid, budget = header.index("bid_usd"), header.index("budget_usd")
     # every campaign id whose line is a plain (unquoted) record we can edit by splitting
-    editable = [i for i, line in enumerate(lines[1:], 1) if line and '"' not in line and len(line.split(",")) == len(header)]
+    editable = [
+        i for i, line in enumerate(lines[1:], 1) if line and '"' not in line and len(line.split(",")) == len(header)
+    ]
     overflow, underflow = editable[0], editable[1]
     for index, column, value in ((overflow, bid, "9" * 400), (underflow, budget, "0." + "0" * 400 + "1")):
         fields = lines[index].split(",")

@@ -40,7 +40,8 @@ def main(argv: list[str] | None = None) -> int:
     env = {**os.environ, "OTT_FUZZ_EXAMPLES": str(runs), "OTT_FUZZ_CASES": str(args.per_run)}
     if args.shrink:
         env["OTT_FUZZ_SHRINK"] = "1"
-    command = [sys.executable, "-m", "pytest", "-n", "0", "-q", "-p", "no:cacheprovider", TEST]
+    # no per-test timeout: the long run is one hypothesis test of many pipeline runs
+    command = [sys.executable, "-m", "pytest", "-n", "0", "-q", "-p", "no:cacheprovider", "--timeout=0", TEST]
     if args.seed is not None:
         command.append(f"--hypothesis-seed={args.seed}")
     started = time.perf_counter()

@@ -52,7 +52,7 @@ from beam_pipelines.marts.transforms import (
     WriteGoldTable,
 )
 from beam_pipelines.marts.publish import SilverInputs, publish, silver_inputs, sync_exports
-from beam_pipelines.options import check_service_names, make_pipeline, pipeline_options
+from beam_pipelines.options import check_service_names, make_pipeline, parse_stage_args, pipeline_options
 from beam_pipelines.schema import GOLD_TABLES, TABLE_KEYS
 
 log = logging.getLogger("ott.gold")
@@ -103,7 +103,7 @@ def build(pipeline: beam.Pipeline, data_dir: str, attempt: str, inputs: SilverIn
 def run(argv: Sequence[str] | None = None) -> dict | None:
     """Parse flags, build and run the gold pipeline, commit and release; returns the run
     audit (also written to ``runs/<run_id>.json``; None for a dry run)."""
-    args, beam_argv = build_parser().parse_known_args(argv)
+    args, beam_argv = parse_stage_args(build_parser(), argv)
     if args.dt is not None:
         try:
             dt_.date.fromisoformat(args.dt)

@@ -64,7 +64,7 @@ from beam_pipelines import catalog, fileio, run_lock, tables
 from beam_pipelines.cli_args import DEFAULT_BUCKETS, DEFAULT_MAX_QUARANTINE_RATE
 from beam_pipelines.cli_args import silver_parser as build_parser
 from beam_pipelines.cli_support import OttError, configure_logging
-from beam_pipelines.options import check_service_names, make_pipeline, pipeline_options
+from beam_pipelines.options import check_service_names, make_pipeline, parse_stage_args, pipeline_options
 from beam_pipelines.schema import EVENT_DATASETS, PRIMARY_KEY, QUARANTINE_REASONS, SILVER_TABLE_OF
 from beam_pipelines.silver import commit
 from beam_pipelines.silver.plan import SilverPlan, plan_run
@@ -189,7 +189,7 @@ def run(argv: Sequence[str] | None = None) -> dict | None:
     Raises :class:`OttError` (after committing every accepted partition) when a
     partition is rejected by the quarantine-rate expectation.
     """
-    args, beam_argv = build_parser().parse_known_args(argv)
+    args, beam_argv = parse_stage_args(build_parser(), argv)
     if args.buckets < 1:
         raise OttError("--buckets must be at least 1")
     if not 0 <= args.max_quarantine_rate <= 1:

@@ -68,6 +68,11 @@ MAX_TS_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
 # spend / budget ≤ 1e31 / 1e-6 are far below float64's 1.8e308.
 DECIMAL_MIN = 1e-6
 DECIMAL_MAX = 1e12
+# Date pairs that must be ordered (first ≤ second), else out_of_range: a campaign flight
+# that ends before it starts has a negative flight_days, for which SPEC's
+# clamp(…, 0, flight_days) and pacing_index have no meaning (the fuzz suite found two
+# readings of it).
+ORDERED_DATES = {"campaigns": ("start_date", "end_date")}
 
 
 # ------------------------------------------------------------------ parsers
@@ -310,6 +315,9 @@ def validate_batch(
             flag(present[f.name] & ~ok, "out_of_range")
         elif f.kind == "str":
             typed[f.name] = pc.utf8_upper(cols[f.name]) if f.upper else cols[f.name]
+    if dataset in ORDERED_DATES:
+        first, second = (typed[name] for name in ORDERED_DATES[dataset])
+        flag(_np(pc.greater(first, second)), "out_of_range")  # null (invalid) dates are flagged already
 
     is_event = dataset in EVENT_DATASETS
     dt_days = 0

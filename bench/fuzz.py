@@ -61,8 +61,8 @@ def main(argv: list[str] | None = None) -> int:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(summary, indent=2) + "\n")
     print(json.dumps(summary, indent=2))
-    if result.returncode != 0:
-        sys.stdout.write(result.stdout[-6000:])
+    if result.returncode != 0:  # the whole report: the falsifying data set and the first difference
+        sys.stdout.write(result.stdout)
     return result.returncode
 
 

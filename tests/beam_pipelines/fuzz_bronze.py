@@ -155,7 +155,7 @@ def _dim_row(case: DimCase, key: str) -> tuple[dict[str, str], str]:
                bid_usd=bid, budget_usd=budget, start_date=start, end_date=end)
     if not (start_ok and end_ok):
         return row, "invalid_timestamp"
-    return row, VALID if bid_ok and budget_ok else "out_of_range"
+    return row, VALID if bid_ok and budget_ok and start <= end else "out_of_range"
 
 
 def _base_dims() -> dict[str, list[dict[str, str]]]:

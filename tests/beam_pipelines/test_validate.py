@@ -367,3 +367,18 @@ def test_overflowing_bid_is_out_of_range_in_campaigns():
     result = validate_batch(campaigns)
     assert result.valid.column("campaign_id").to_pylist() == ["k3"]
     assert result.quarantine.column("reason").to_pylist() == ["out_of_range", "out_of_range"]
+
+
+def test_campaign_flight_ending_before_it_starts_is_out_of_range():
+    campaigns = _batch(
+        "campaigns",
+        ",".join(BRONZE_COLUMNS["campaigns"]),
+        "k1,A,awareness,CPM,2.5,100,2026-11-30,2026-11-01",  # ends before it starts
+        "k2,A,awareness,CPM,2.5,100,2026-11-01,2026-11-01",  # a one-day flight
+        "k3,A,awareness,CPM,2.5,100,9999-12-31,0001-01-01",
+        "k4,A,awareness,CPM,2.5,100,2026-11-31,2026-11-01",  # an impossible date comes first
+        dt="",
+    )
+    result = validate_batch(campaigns)
+    assert result.valid.column("campaign_id").to_pylist() == ["k2"]
+    assert result.quarantine.column("reason").to_pylist() == ["out_of_range", "out_of_range", "invalid_timestamp"]

@@ -1,6 +1,6 @@
 -- campaigns_checked: one row per bronze campaigns.csv record, typed, with its quarantine
 -- reason (null = valid). Every column is required; dates are YYYY-MM-DD; bid_usd and
--- budget_usd are decimals in [0.000001, 1e12] (money_in_range).
+-- budget_usd are decimals in [0.000001, 1e12] (money_in_range); end_date >= start_date.
 -- Only typed columns, metadata and the reason are kept (text/token helpers and raw_line
 -- are dropped; 29_quarantine takes raw_line from bronze for quarantined rows only).
 create or replace table campaigns_checked as
@@ -49,6 +49,8 @@ checked as (
             when start_date is null or end_date is null then 'invalid_timestamp'
             when objective is null or bid_strategy is null then 'invalid_enum'
             when not money_in_range(bid_usd) or not money_in_range(budget_usd) then 'out_of_range'
+            -- a flight that ends before it starts has no flight_days to pace against
+            when end_date < start_date then 'out_of_range'
         end as reason,
     from typed
 )

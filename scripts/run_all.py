@@ -27,7 +27,6 @@ from collections.abc import Sequence
 
 from beam_pipelines import catalog, run_lock
 from beam_pipelines.cli_support import OttArgumentParser, OttError, add_data_dir, configure_logging
-from beam_pipelines.options import parse_stage_args
 from scripts.stages import DEFAULT_MAX_QUARANTINE_RATE, GENERATOR_OPTIONS, STAGES, Stage, stage_argv
 
 log = logging.getLogger("ott.run")
@@ -68,7 +67,11 @@ def run_stage(stage: Stage, values: dict, beam_argv: Sequence[str]) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    args, beam_argv = parse_stage_args(build_parser(), argv)
+    parser = build_parser()
+    parser.parse_known_args(argv)  # answers --help (and bad own flags) before Beam is imported
+    from beam_pipelines.options import parse_stage_args
+
+    args, beam_argv = parse_stage_args(parser, argv)
     configure_logging()
     if args.skip_generate and any(getattr(args, n) is not None for n in GENERATOR_OPTIONS):
         raise OttError("generator flags make no sense with --skip-generate")

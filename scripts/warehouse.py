@@ -61,6 +61,7 @@ import sqlalchemy as sa
 from beam_pipelines import catalog, fileio, run_lock
 from beam_pipelines.cli_support import OttArgumentParser, OttError, add_catalog_uri, add_data_dir, configure_logging
 from beam_pipelines.schema import GOLD_SCHEMAS, GOLD_TABLES, SILVER_SCHEMAS, TABLE_KEYS
+from scripts.warehouse_copy import local_warehouse
 
 log = logging.getLogger("ott.warehouse")
 
@@ -491,7 +492,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         cat = tables.open_catalog(args.data_dir, args.catalog_uri)
         tables.recover(cat, args.data_dir)
         sync_exports(cat, args.data_dir)
-        stats = build_warehouse(args.data_dir, catalog_uri=args.catalog_uri)
+        # gs:// data dir: built in a local file, then uploaded (scripts/warehouse_copy.py)
+        with local_warehouse(args.data_dir, "build") as target:
+            stats = build_warehouse(args.data_dir, target, catalog_uri=args.catalog_uri)
     total_rows = sum(s.rows for s in stats)
     insert_seconds = sum(s.seconds for s in stats)
     for s in stats:

@@ -33,7 +33,7 @@ _RAW = CompressionTypes.UNCOMPRESSED
 EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
 
 
-def _connect_anonymously_to_emulator() -> None:
+def connect_anonymously_to_emulator() -> None:
     """Against a local GCS emulator (``$STORAGE_EMULATOR_HOST``, tests and offline runs)
     there are no credentials to find; Beam would retry ``google.auth.default()`` with
     backoff for ~25 s in every process before connecting anonymously. Record "no
@@ -47,7 +47,7 @@ def _connect_anonymously_to_emulator() -> None:
         auth._Credentials._credentials = None  # noqa: SLF001
 
 
-_connect_anonymously_to_emulator()
+connect_anonymously_to_emulator()
 
 
 def is_local(path: str) -> bool:

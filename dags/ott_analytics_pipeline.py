@@ -26,7 +26,7 @@ from all partitions.
 `max_quarantine_rate`, and the Beam `runner`, `beam_options` (extra PipelineOptions) and
 `dataflow_config` (a `DataflowConfiguration` as a dict). Moving the Beam stages to
 Dataflow is a parameter change: `runner=DataflowRunner`, `data_dir=gs://…`,
-`beam_options={"temp_location": "gs://…", "setup_file": "…/setup.py"}`,
+`beam_options={"temp_location": "gs://…", "setup_file": "…/pyproject.toml"}`,
 `dataflow_config={"project_id": "…", "location": "europe-west1"}`. See `docs/airflow.md`.
 
 Wiring only: the stage logic lives in `scripts/` and `beam_pipelines/` and is imported

@@ -30,11 +30,12 @@ import sqlglot.errors
 
 from beam_pipelines import run_lock
 from beam_pipelines.cli_support import OttArgumentParser, OttError, add_data_dir, configure_logging
+from scripts.sql_dir import sql_dir
 from scripts.warehouse_copy import local_warehouse
 
 log = logging.getLogger("ott.analytics")
 
-SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+SQL_DIR = sql_dir()
 ANALYTICS_PREFIX = "analytics_"
 
 

@@ -35,10 +35,11 @@ from typing import Any
 
 from beam_pipelines import catalog
 from beam_pipelines.cli_support import OttError
+from scripts.sql_dir import sql_dir
 
 Row = dict[str, Any]
 
-SQL_DIR = Path(__file__).resolve().parents[1] / "sql" / "report"
+SQL_DIR = sql_dir() / "report"
 TOP_TITLES = 10  # titles in the top-titles table and chart
 TOP_USERS = 10
 RETENTION_WEEKS = 8  # week_0 .. week_7 of analytics_retention_cohort_matrix

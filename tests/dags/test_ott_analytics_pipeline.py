@@ -110,7 +110,7 @@ def test_dataflow_is_a_parameter_change(dag):
     params = {
         "runner": "DataflowRunner",
         "data_dir": "gs://bucket/ott",
-        "beam_options": {"temp_location": "gs://bucket/tmp", "setup_file": "./setup.py"},
+        "beam_options": {"temp_location": "gs://bucket/tmp", "setup_file": "./pyproject.toml"},
         "dataflow_config": {"project_id": "my-project", "location": "europe-west1"},
     }
     for task_id in BEAM_TASKS:

@@ -28,6 +28,9 @@ from all partitions.
 Dataflow is a parameter change: `runner=DataflowRunner`, `data_dir=gs://…`,
 `beam_options={"temp_location": "gs://…", "setup_file": "…/pyproject.toml"}`,
 `dataflow_config={"project_id": "…", "location": "europe-west1"}`. See `docs/airflow.md`.
+`bigquery_dataset` (`PROJECT.DATASET`; empty, the default, skips the task) makes the last
+task, `publish_bigquery`, load the gold release into BigQuery (`ott bigquery`,
+`docs/cloud.md`).
 
 Wiring only: the stage logic lives in `scripts/` and `beam_pipelines/` and is imported
 inside the tasks, so parsing this file never loads pandas or Beam.
@@ -86,6 +89,9 @@ PARAMS = {
                           description='e.g. {"direct_num_workers": 2} or {"temp_location": "gs://bucket/tmp"}.'),
     "dataflow_config": Param({}, type="object", title="DataflowConfiguration",
                              description='Used with DataflowRunner, e.g. {"project_id": "p", "location": "europe-west1"}.'),
+    "bigquery_dataset": Param("", type="string", title="BigQuery dataset",
+                              description="PROJECT.DATASET to publish the gold release to (ott bigquery); "
+                              "empty = publish_bigquery is skipped."),
 }
 
 
@@ -184,6 +190,18 @@ def ott_analytics_pipeline():
         """`ott report`: reports/analysis_report.txt and reports/dashboard.html."""
         _run_stage("scripts.report", ["--data-dir", params["data_dir"]])
 
+    @task
+    def publish_bigquery(params: dict) -> None:
+        """`ott bigquery`: the current gold release and the analytics into BigQuery; skipped while `bigquery_dataset` is empty."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        dataset = (params.get("bigquery_dataset") or "").strip()
+        if not dataset:
+            raise AirflowSkipException("bigquery_dataset is empty: BigQuery publishing is off")
+        project, _, name = dataset.rpartition(".")
+        argv = ["--data-dir", params["data_dir"], "--dataset", name] + (["--project", project] if project else [])
+        _run_stage("scripts.bigquery", argv)
+
     build_silver = _beam_stage(
         "build_silver",
         "beam_pipelines.silver_pipeline",
@@ -206,6 +224,7 @@ def ott_analytics_pipeline():
         >> load_warehouse()
         >> run_analytics()
         >> write_report()
+        >> publish_bigquery()
     )
 
 

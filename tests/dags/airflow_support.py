@@ -24,6 +24,7 @@ EXPECTED_TASKS = (
     "load_warehouse",
     "run_analytics",
     "write_report",
+    "publish_bigquery",  # skipped unless the bigquery_dataset param is set
 )
 
 

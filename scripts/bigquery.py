@@ -319,7 +319,9 @@ def publish(target: Target, release, files: dict[str, list[str]], queries: Seque
     from google.cloud import bigquery
 
     client = bigquery.Client(project=target.project, location=target.location)
-    client.create_dataset(bigquery.Dataset(f"{target.project}.{target.dataset}"), exists_ok=True)
+    dataset = bigquery.Dataset(f"{target.project}.{target.dataset}")
+    dataset.location = target.location  # None: BigQuery's default (US)
+    client.create_dataset(dataset, exists_ok=True)
     if not force and release.release_id in loaded_releases(client, target):
         return f"gold release {release.release_id} is already in {target.project}.{target.dataset}: nothing to do"
     prefix = f"ott_r{release.release_id}_"

@@ -71,6 +71,8 @@ def test_staged_sdist_holds_the_code_and_the_sql(staged_sdist):
     for folder in SQL_FOLDERS:
         expected = {f"sql/{folder}/{p.name}" for p in (REPO_ROOT / "sql" / folder).glob("*.sql")}
         assert expected and expected <= names, folder
+    schemas = {f"sql/bigquery/schemas/{p.name}" for p in (REPO_ROOT / "sql/bigquery/schemas").glob("*.json")}
+    assert schemas and schemas <= names
 
 
 @pytest.mark.timeout(600)
@@ -99,6 +101,7 @@ print(json.dumps({
     "sql_dir": str(root),
     "sql": {f: sorted(p.name for p in (root / f).glob("*.sql")) for f in ("analytics", "report", "tests")},
     "analytics_sql_dir": str(scripts.analytics.SQL_DIR),
+    "schemas": sorted(p.name for p in (root / "bigquery" / "schemas").glob("*.json")),
 }))
 """
     proc = subprocess.run([str(python), "-c", probe], capture_output=True, text=True, timeout=300, cwd=tmp_path)
@@ -107,5 +110,6 @@ print(json.dumps({
     assert found["package"].startswith(str(site)), found
     assert found["sql_dir"].startswith(str(site)) and found["sql_dir"].endswith("ott_sql"), found
     assert found["analytics_sql_dir"] == found["sql_dir"]
+    assert found["schemas"] == sorted(p.name for p in (REPO_ROOT / "sql/bigquery/schemas").glob("*.json"))
     for folder in SQL_FOLDERS:
         assert found["sql"][folder] == sorted(p.name for p in (REPO_ROOT / "sql" / folder).glob("*.sql")), folder

@@ -3,21 +3,19 @@
   One-click runner for the OTT analytics pipeline on Windows PowerShell.
 
 .DESCRIPTION
-  .\run_pipeline.ps1                  set up the environment (if needed) and run every stage
-  .\run_pipeline.ps1 run [flags]      the same, with flags (see below)
+  .\run_pipeline.ps1                  set up the environment (if needed) and run every stage (`ott run`)
+  .\run_pipeline.ps1 run [flags]      the same, with `ott run` flags (see below)
   .\run_pipeline.ps1 test [args]      set up the environment (if needed) and run the test suite
   .\run_pipeline.ps1 setup            only set up the environment
 
-  `run` flags are routed exactly like run_pipeline.sh (and `ott run`):
-    --data-dir DIR                                   every step (default: $env:OTT_DATA_DIR or data)
-    --seed N --start-date D --days N --users N --events-per-day N --defect-rate R
-                                                     `ott generate` only
-    --skip-generate                                  process the bronze already in DIR
-    any other --flag[=value]                         the Beam stages (silver, gold)
+  `run` hands its flags to `ott run` (`.venv\Scripts\ott.exe run --help` lists them): the
+  stages in the Airflow DAG's order, gates included; e.g. --data-dir DIR, --skip-generate,
+  --days N, --users N, --max-quarantine-rate R, and Beam PipelineOptions such as
+  --direct_num_workers=2.
 
   Airflow itself does not run natively on Windows: start it under WSL2 with
-  `./run_pipeline.sh airflow` (see docs/airflow.md). This script calls the same `ott`
-  entry points, in the same order, as run_pipeline.sh and the Airflow DAG.
+  `./run_pipeline.sh airflow` (see docs/airflow.md). Like run_pipeline.sh, this script
+  runs `ott run`, whose stage list the Airflow DAG is built from.
   $env:OTT_SKIP_SETUP = "1" uses the existing .venv as it is (no `uv sync`).
 #>
 Set-StrictMode -Version Latest
@@ -29,9 +27,6 @@ $UvVersion = "0.13.8"
 $Python = if ($env:PYTHON) { $env:PYTHON } else { "python" }
 $VenvScripts = Join-Path $Root ".venv\Scripts"
 $Ott = Join-Path $VenvScripts "ott.exe"
-# The pipeline steps, in order. run_pipeline.sh lists the same steps (tests/dags check it).
-$Steps = @("generate", "silver", "gold", "warehouse", "analytics", "report")
-$GeneratorFlags = @("--seed", "--start-date", "--days", "--users", "--events-per-day", "--defect-rate")
 
 function Write-Log([string]$Message) {
     Write-Host ("[run_pipeline {0}] {1}" -f (Get-Date -Format "HH:mm:ss"), $Message)
@@ -62,52 +57,11 @@ function Initialize-Environment {
 }
 
 function Invoke-Pipeline([string[]]$Arguments) {
-    $DataDir = if ($env:OTT_DATA_DIR) { $env:OTT_DATA_DIR } else { "data" }
-    $SkipGenerate = $false
-    $GenArgs = @()
-    $BeamArgs = @()
-    for ($i = 0; $i -lt $Arguments.Count; $i++) {
-        $arg = $Arguments[$i]
-        $name = $arg.Split("=", 2)[0]
-        if ($arg -eq "--data-dir") {
-            if ($i + 1 -ge $Arguments.Count) { Stop-WithError "--data-dir needs a value" }
-            $i++; $DataDir = $Arguments[$i]
-        } elseif ($name -eq "--data-dir") {
-            $DataDir = $arg.Split("=", 2)[1]
-        } elseif ($arg -eq "--skip-generate") {
-            $SkipGenerate = $true
-        } elseif ($GeneratorFlags -contains $name) {
-            if ($arg.Contains("=")) { $GenArgs += $arg }
-            else {
-                if ($i + 1 -ge $Arguments.Count) { Stop-WithError "$arg needs a value" }
-                $GenArgs += @($arg, $Arguments[$i + 1]); $i++
-            }
-        } elseif ($arg.StartsWith("--")) {
-            $BeamArgs += $arg
-        } else {
-            Stop-WithError "unexpected argument '$arg' (flags only; see Get-Help .\run_pipeline.ps1)"
-        }
-    }
-    if ($SkipGenerate -and $GenArgs.Count -gt 0) { Stop-WithError "generator flags make no sense with --skip-generate" }
-    $env:OTT_DATA_DIR = $DataDir
+    # `ott run` owns the stage list (scripts/stages.py, the DAG's too) and the flag routing.
     $env:PYTHONUNBUFFERED = "1"
-
-    $Start = Get-Date
-    foreach ($Step in $Steps) {
-        if ($Step -eq "generate" -and $SkipGenerate) { Write-Log "step generate skipped (--skip-generate)"; continue }
-        $StepArgs = @("--data-dir", $DataDir)
-        if ($Step -eq "generate") { $StepArgs += $GenArgs }
-        if ($Step -eq "silver" -or $Step -eq "gold") { $StepArgs += $BeamArgs }
-        Write-Log ("step {0}: ott {0} {1}" -f $Step, ($StepArgs -join " "))
-        $T0 = Get-Date
-        & $Ott $Step @StepArgs
-        if ($LASTEXITCODE -ne 0) { Stop-WithError "step '$Step' failed (exit $LASTEXITCODE); see the messages above" }
-        Write-Log ("step {0} done in {1:N0} s" -f $Step, ((Get-Date) - $T0).TotalSeconds)
-    }
-    $Reports = Join-Path (Resolve-Path $DataDir) "reports"
-    Write-Log ("pipeline finished in {0:N0} s" -f ((Get-Date) - $Start).TotalSeconds)
-    Write-Log ("report:    {0}" -f (Join-Path $Reports "analysis_report.txt"))
-    Write-Log ("dashboard: {0}" -f (Join-Path $Reports "dashboard.html"))
+    Write-Log ("ott run {0}" -f ($Arguments -join " "))
+    & $Ott run @Arguments
+    if ($LASTEXITCODE -ne 0) { Stop-WithError "ott run failed (exit $LASTEXITCODE); see the messages above" }
 }
 
 $Mode = if ($args.Count -gt 0) { $args[0] } else { "run" }

@@ -1,24 +1,22 @@
 #!/usr/bin/env bash
 # One-click runner for the OTT analytics pipeline.
 #
-#   ./run_pipeline.sh              set up the environment (if needed) and run every stage
-#   ./run_pipeline.sh run [flags]  the same, with flags (see below)
+#   ./run_pipeline.sh              set up the environment (if needed) and run every stage (`ott run`)
+#   ./run_pipeline.sh run [flags]  the same, with `ott run` flags (see below)
 #   ./run_pipeline.sh test         set up the environment (if needed) and run the test suite
-#   ./run_pipeline.sh airflow      start Airflow on 127.0.0.1 with this project's DAG (Ctrl-C stops it)
+#   ./run_pipeline.sh airflow      start Airflow on 127.0.0.1 with this project's DAG (Ctrl-C stops it;
+#                                  if the script is killed, even by kill -9, its processes follow it)
 #   ./run_pipeline.sh setup        only set up the environment
 #
-# `run` flags, routed to the steps that understand them (the same routing as `ott run`):
-#   --data-dir DIR                               every step (default: $OTT_DATA_DIR or data/)
-#   --seed N --start-date D --days N --users N --events-per-day N --defect-rate R
-#                                                `ott generate` only
-#   --skip-generate                              process the bronze already in DIR
-#   any other --flag[=value]                     the Beam stages (silver, gold) as PipelineOptions,
-#                                                e.g. --direct_num_workers=2
+# `run` hands its flags to `ott run` (`.venv/bin/ott run --help` lists them): the stages in the
+# Airflow DAG's order, gates included; e.g. --data-dir DIR, --skip-generate, --days N,
+# --users N, --max-quarantine-rate R, and Beam PipelineOptions such as --direct_num_workers=2.
 # `test` passes its arguments to pytest; it runs on OTT_TEST_WORKERS pytest-xdist workers
 # (default 2, one per core of the reference machine; 0 runs in-process).
 #
-# `airflow` settings (environment): OTT_AIRFLOW_PORT (8080), AIRFLOW_HOME (.airflow/),
-# OTT_AIRFLOW_USER (admin), OTT_AIRFLOW_PASSWORD (generated once, kept in AIRFLOW_HOME).
+# `airflow` settings (environment): OTT_AIRFLOW_PORT (8080), OTT_AIRFLOW_LOG_PORT (task-log
+# server, default a free port), AIRFLOW_HOME (.airflow/), OTT_AIRFLOW_USER (admin),
+# OTT_AIRFLOW_PASSWORD (generated once, kept in AIRFLOW_HOME), OTT_DAG_SCHEDULE (none; e.g. @daily).
 # OTT_SKIP_SETUP=1 uses the existing .venv as it is (no `uv sync`).
 set -euo pipefail
 
@@ -27,8 +25,6 @@ cd "$ROOT"
 UV_VERSION="0.13.8"
 PYTHON="${PYTHON:-python3}"
 VENV_BIN="$ROOT/.venv/bin"
-# The pipeline steps, in order. run_pipeline.ps1 lists the same steps (tests/dags check it).
-STEPS=(generate silver gold warehouse analytics report)
 
 log() { printf '[run_pipeline %s] %s\n' "$(date +%H:%M:%S)" "$*"; }
 die() { printf '[run_pipeline] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -53,46 +49,10 @@ setup_env() {
 # ----------------------------------------------------------------------------- run
 
 run_pipeline() {
-  local data_dir="${OTT_DATA_DIR:-data}" skip_generate=0
-  local -a gen_args=() beam_args=()
-  while [[ $# -gt 0 ]]; do
-    case "$1" in
-      --data-dir) [[ $# -ge 2 ]] || die "--data-dir needs a value"; data_dir="$2"; shift 2 ;;
-      --data-dir=*) data_dir="${1#*=}"; shift ;;
-      --skip-generate) skip_generate=1; shift ;;
-      --seed|--start-date|--days|--users|--events-per-day|--defect-rate)
-        [[ $# -ge 2 ]] || die "$1 needs a value"; gen_args+=("$1" "$2"); shift 2 ;;
-      --seed=*|--start-date=*|--days=*|--users=*|--events-per-day=*|--defect-rate=*)
-        gen_args+=("$1"); shift ;;
-      --*) beam_args+=("$1"); shift ;;
-      *) die "unexpected argument '$1' (flags only; see the header of run_pipeline.sh)" ;;
-    esac
-  done
-  if [[ $skip_generate == 1 && ${#gen_args[@]} -gt 0 ]]; then
-    die "generator flags make no sense with --skip-generate"
-  fi
-  export OTT_DATA_DIR="$data_dir" PYTHONUNBUFFERED=1
-
-  local start=$SECONDS t0 step
-  local -a argv
-  for step in "${STEPS[@]}"; do
-    if [[ $step == generate && $skip_generate == 1 ]]; then
-      log "step generate skipped (--skip-generate)"
-      continue
-    fi
-    argv=(--data-dir "$data_dir")
-    case "$step" in
-      generate) argv+=(${gen_args[@]+"${gen_args[@]}"}) ;;
-      silver|gold) argv+=(${beam_args[@]+"${beam_args[@]}"}) ;;
-    esac
-    log "step ${step}: ott ${step} ${argv[*]}"
-    t0=$SECONDS
-    "$VENV_BIN/ott" "$step" "${argv[@]}" || die "step '${step}' failed (exit $?); see the messages above"
-    log "step ${step} done in $((SECONDS - t0)) s"
-  done
-  log "pipeline finished in $((SECONDS - start)) s"
-  log "report:    $(cd "$data_dir" && pwd)/reports/analysis_report.txt"
-  log "dashboard: $(cd "$data_dir" && pwd)/reports/dashboard.html"
+  # `ott run` owns the stage list (scripts/stages.py, the DAG's too) and the flag routing.
+  export PYTHONUNBUFFERED=1
+  log "ott run $*"
+  "$VENV_BIN/ott" run "$@" || die "ott run failed (exit $?); see the messages above"
 }
 
 # ------------------------------------------------------------------------- airflow
@@ -121,28 +81,44 @@ stop_airflow() {
   log "Airflow stopped"
 }
 
-start_component() {  # start_component NAME ARGS... : one Airflow component in its own process group
+start_component() {  # start_component NAME COMMAND... : one component in its own process group
   local name="$1"
   shift
+  # The supervisor kills the group if this script dies without cleaning up (kill -9).
   # stdin from /dev/null: a background process group reading the terminal would be stopped.
-  "$VENV_BIN/airflow" "$@" < /dev/null > "$AIRFLOW_HOME/logs/$name.out" 2>&1 &
+  "$VENV_BIN/python" -m scripts.airflow_local supervise -- "$@" < /dev/null > "$AIRFLOW_HOME/logs/$name.out" 2>&1 &
   AIRFLOW_PIDS+=("$!")
-  log "started airflow $* (pid $!, output in $AIRFLOW_HOME/logs/$name.out)"
+  log "started $name: ${*#"$VENV_BIN/"} (pid $!, output in $AIRFLOW_HOME/logs/$name.out)"
+}
+
+free_port() {  # a TCP port free on 127.0.0.1 right now
+  "$VENV_BIN/python" -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])'
 }
 
 run_airflow() {
   [[ $# -eq 0 ]] || die "the airflow mode takes no arguments (use OTT_AIRFLOW_PORT, AIRFLOW_HOME, ...)"
+  # The metadata DB, airflow.cfg (it holds the generated secret keys), the passwords file
+  # and the task logs: readable by this user only.
+  umask 077
   local port="${OTT_AIRFLOW_PORT:-8080}" user="${OTT_AIRFLOW_USER:-admin}"
   export AIRFLOW_HOME="${AIRFLOW_HOME:-$ROOT/.airflow}"
   mkdir -p "$AIRFLOW_HOME/logs"
+  chmod go-rwx "$AIRFLOW_HOME"
   export PATH="$VENV_BIN:$PATH" PYTHONUNBUFFERED=1
   export OTT_DATA_DIR="${OTT_DATA_DIR:-$ROOT/data}"
   export AIRFLOW__CORE__DAGS_FOLDER="$ROOT/dags"
   export AIRFLOW__CORE__LOAD_EXAMPLES=False
-  export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-sqlite:///$AIRFLOW_HOME/airflow.db}"
+  # SQLite lets one writer in at a time; wait up to 30 s for the lock (Python's default is 5 s,
+  # which a busy 2-core machine exceeds: the UI then gets HTTP 500 on a trigger).
+  export AIRFLOW__DATABASE__SQL_ALCHEMY_CONN="${AIRFLOW__DATABASE__SQL_ALCHEMY_CONN:-sqlite:///$AIRFLOW_HOME/airflow.db?timeout=30}"
   export AIRFLOW__API__HOST=127.0.0.1 AIRFLOW__API__PORT="$port"
   export AIRFLOW__API__BASE_URL="http://127.0.0.1:$port"
   export AIRFLOW__CORE__EXECUTION_API_SERVER_URL="http://127.0.0.1:$port/execution/"
+  # Task logs are served by our own log server on 127.0.0.1 (Airflow's binds every
+  # interface), at a free port; the API server finds it through the tasks' hostname.
+  local log_port="${OTT_AIRFLOW_LOG_PORT:-$(free_port)}"
+  export AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT="$log_port" AIRFLOW__LOGGING__TRIGGER_LOG_SERVER_PORT="$log_port"
+  export AIRFLOW__CORE__HOSTNAME_CALLABLE=scripts.airflow_local.loopback_hostname
   # Sized for a 2-core laptop: one API worker, one parsing process, two task slots, one run
   # at a time (the DAG rebuilds gold and the warehouse from every partition anyway).
   export AIRFLOW__CORE__EXECUTOR=LocalExecutor
@@ -165,14 +141,21 @@ run_airflow() {
   log "migrating the Airflow metadata database"
   "$VENV_BIN/airflow" db migrate > "$AIRFLOW_HOME/logs/db-migrate.out" 2>&1 \
     || die "airflow db migrate failed; see $AIRFLOW_HOME/logs/db-migrate.out"
+  # Files made before this umask (an older launcher, another tool) are tightened too.
+  local file
+  for file in "$AIRFLOW_HOME"/airflow.db* "$AIRFLOW_HOME/airflow.cfg" "$passwords"; do
+    if [[ -e "$file" ]]; then chmod go-rwx "$file"; fi
+  done
 
   trap stop_airflow EXIT
   trap 'exit 130' INT
   trap 'exit 143' TERM
   set -m  # job control: every background component gets its own process group
-  start_component api-server api-server --port "$port"
-  start_component scheduler scheduler
-  start_component dag-processor dag-processor
+  start_component api-server "$VENV_BIN/airflow" api-server --port "$port"
+  start_component scheduler "$VENV_BIN/airflow" scheduler --skip-serve-logs
+  start_component triggerer "$VENV_BIN/airflow" triggerer --skip-serve-logs
+  start_component dag-processor "$VENV_BIN/airflow" dag-processor
+  start_component log-server "$VENV_BIN/python" -m scripts.airflow_local serve-logs
   set +m
 
   local url="http://127.0.0.1:$port" waited=0
@@ -189,7 +172,7 @@ PY
     waited=$((waited + 2))
   done
   log "Airflow is up: $url   (login: $user / $password)"
-  log "DAG 'ott_analytics_pipeline' (paused at first: switch it on, or use Trigger ▶ with a logical date)"
+  log "DAG 'ott_analytics_pipeline' has no schedule: open it and click Trigger (the logical date picks the day processed)"
   log "press Ctrl-C to stop every Airflow process started here"
   # Wait until one component dies (then stop the rest) or until Ctrl-C / SIGTERM.
   wait -n "${AIRFLOW_PIDS[@]}" || true

@@ -29,6 +29,7 @@ Flags that Beam's ``PipelineOptions`` define pass through.
 from __future__ import annotations
 
 import datetime as dt_
+import json
 import logging
 import re
 import time
@@ -38,8 +39,9 @@ import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import StandardOptions, TestOptions
 
-from beam_pipelines import run_lock, tables
-from beam_pipelines.cli_support import OttArgumentParser, OttError, add_catalog_uri, add_data_dir, configure_logging
+from beam_pipelines import catalog, fileio, run_lock, tables
+from beam_pipelines.cli_args import gold_parser as build_parser
+from beam_pipelines.cli_support import OttError, configure_logging
 from beam_pipelines.marts import logic
 from beam_pipelines.marts.transforms import (
     DEFAULT_BUCKETS,
@@ -50,35 +52,10 @@ from beam_pipelines.marts.transforms import (
     WriteGoldTable,
 )
 from beam_pipelines.marts.publish import SilverInputs, publish, silver_inputs, sync_exports
-from beam_pipelines.options import check_service_names, make_pipeline, pipeline_options
+from beam_pipelines.options import check_service_names, make_pipeline, parse_stage_args, pipeline_options
 from beam_pipelines.schema import GOLD_TABLES, TABLE_KEYS
 
 log = logging.getLogger("ott.gold")
-
-
-def build_parser() -> OttArgumentParser:
-    parser = OttArgumentParser(
-        prog="ott gold",
-        description="Beam: the current silver release → the nine gold Iceberg marts, one release, JSON-lines exports.",
-        epilog="Flags that Beam's PipelineOptions define pass through (--runner, --project, ...).",
-    )
-    add_data_dir(parser)
-    add_catalog_uri(parser)
-    parser.add_argument("--run-id", help="release id: what `ott releases` lists and `ott rollback` takes "
-                        "(default: gold-<UTC time>)")
-    run_lock.add_lock_flags(parser)
-    parser.add_argument(
-        "--dt",
-        help="accepted for symmetry with `ott silver`; gold always recomputes from all partitions "
-        "(the cross-partition duplicate rule needs them)",
-    )
-    parser.add_argument(
-        "--buckets",
-        type=int,
-        default=DEFAULT_BUCKETS,
-        help="hash buckets for the per-user and per-event_id steps (default: %(default)s)",
-    )
-    return parser
 
 
 def resolve_data_dir(data_dir: str) -> str:
@@ -123,9 +100,10 @@ def build(pipeline: beam.Pipeline, data_dir: str, attempt: str, inputs: SilverIn
     }
 
 
-def run(argv: Sequence[str] | None = None) -> tables.Release | None:
-    """Parse flags, build and run the gold pipeline, commit and release; returns the release."""
-    args, beam_argv = build_parser().parse_known_args(argv)
+def run(argv: Sequence[str] | None = None) -> dict | None:
+    """Parse flags, build and run the gold pipeline, commit and release; returns the run
+    audit (also written to ``runs/<run_id>.json``; None for a dry run)."""
+    args, beam_argv = parse_stage_args(build_parser(), argv)
     if args.dt is not None:
         try:
             dt_.date.fromisoformat(args.dt)
@@ -148,8 +126,7 @@ def run(argv: Sequence[str] | None = None) -> tables.Release | None:
         log.info("dry run: %s job built, nothing submitted", options.view_as(StandardOptions).runner)
         return None
     with run_lock.hold(data_dir, "ott gold", wait=args.wait):
-        cat = tables.open_catalog(data_dir, args.catalog_uri)
-        tables.recover(cat, data_dir)
+        cat = tables.open_for_writing(data_dir, args.catalog_uri)
         tables.ensure_tables(cat, data_dir, "gold")
         inputs = silver_inputs(cat, data_dir)
         attempt = tables.new_attempt(run_id)
@@ -160,18 +137,40 @@ def run(argv: Sequence[str] | None = None) -> tables.Release | None:
             t0 = time.perf_counter()
             result = pipeline.run()
             result.wait_until_finish()
-            log.info("pipeline ran in %.1f s", time.perf_counter() - t0)
+            elapsed = time.perf_counter() - t0
+            log.info("pipeline ran in %.1f s", elapsed)
             log_counters(result)
             t1 = time.perf_counter()
             release = publish(cat, data_dir, run_id, attempt, inputs)
-            log.info("committed nine gold tables and the release in %.2f s", time.perf_counter() - t1)
+            commit_seconds = time.perf_counter() - t1
+            log.info("committed nine gold tables and the release in %.2f s", commit_seconds)
         except BaseException:
             tables.abandon_attempt(cat, data_dir, "gold", attempt)
             raise
         tables.end_attempt(data_dir, attempt)
+        t2 = time.perf_counter()
         sync_exports(cat, data_dir)
+        audit = {
+            "run_id": run_id,
+            "stage": "gold",
+            "attempt": attempt,
+            "release_id": release.release_id,
+            "silver_release_id": inputs.release.release_id,
+            "snapshots": release.snapshots,
+            "finished_at": dt_.datetime.now(dt_.timezone.utc).isoformat(timespec="milliseconds"),  # metadata
+            "timing_s": {
+                "pipeline": round(elapsed, 3),
+                "commit": round(commit_seconds, 3),
+                "export": round(time.perf_counter() - t2, 3),
+            },
+        }
+        fileio.write_atomically(
+            catalog.run_audit_file(data_dir, run_id),
+            (json.dumps(audit, indent=2, sort_keys=True) + "\n").encode(),
+            "application/json",
+        )
     print(f"gold {release.summary()}: nine marts from silver release {inputs.release.release_id}")
-    return release
+    return audit
 
 
 def log_counters(result) -> None:

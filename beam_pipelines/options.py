@@ -6,6 +6,12 @@ Unrecognised command-line flags become Beam ``PipelineOptions`` (``--runner``,
 first tries to download the Prism runner binary, which an offline machine cannot do.
 ``--direct_running_mode`` / ``--direct_num_workers`` are honoured by the FnApiRunner.
 
+Pass-through flags are checked against Beam's options registry (SPEC §9): a flag passes
+only when some ``PipelineOptions`` class defines it (:func:`parse_stage_args`). Beam itself
+would log "Discarding unparseable args" and go on, so a typo such as ``--data_dir`` (for
+``--data-dir``) or ``--bogus-flag`` would silently run on the default data dir; here it is
+a one-line error with exit code 2.
+
 ``--runner DataflowRunner --dry_run=True`` builds the complete Dataflow job (graph
 translation, environments, the job request) and submits nothing. A dry run never talks to
 Google Cloud, so it skips Beam's checks of the service names (a project id such as ``p``
@@ -15,23 +21,103 @@ them up front and fails in one line (:func:`check_service_names`).
 
 from __future__ import annotations
 
+import argparse
+import contextlib
+import functools
+import os
 import re
-from collections.abc import Sequence
+import sys
+from collections.abc import Iterator, Sequence
 
 import apache_beam as beam
 from apache_beam.options.pipeline_options import (
+    DirectOptions,
     GoogleCloudOptions,
     PipelineOptions,
     SetupOptions,
     StandardOptions,
     TestOptions,
+    _BeamArgumentParser,
 )
 from apache_beam.options.pipeline_options_validator import PipelineOptionsValidator
 
-from beam_pipelines.cli_support import OttError
+from beam_pipelines.cli_support import OttError, debug_enabled, details_log_path
 
 LOCAL_RUNNERS = (None, "DirectRunner", "FnApiRunner")
 DATAFLOW_RUNNERS = ("DataflowRunner", "dataflow")
+
+
+class _FlagError(Exception):
+    """A pass-through flag that Beam's options registry rejects."""
+
+
+class _StrictBeamParser(_BeamArgumentParser):
+    """Beam's own argument parser, raising instead of printing a usage dump and exiting."""
+
+    def error(self, message: str) -> None:  # type: ignore[override]
+        raise _FlagError(message)
+
+
+def _options_classes(cls: type = PipelineOptions) -> Iterator[type]:
+    for sub in cls.__subclasses__():
+        yield sub
+        yield from _options_classes(sub)
+
+
+@functools.cache
+def _beam_parser() -> _StrictBeamParser:
+    """One parser holding every flag of every ``PipelineOptions`` class imported so far.
+
+    Built like ``PipelineOptions.get_all_options`` builds its own (``allow_abbrev=False``:
+    Beam does not expand ``--run`` to ``--runner`` either), but over subclasses at any depth.
+    """
+    parser = _StrictBeamParser(allow_abbrev=False, add_help=False)
+    seen: dict[str, type] = {}
+    for cls in _options_classes():
+        seen.setdefault(f"{cls.__module__}.{cls.__qualname__}", cls)
+    for cls in seen.values():
+        cls._add_argparse_args(parser)  # noqa: SLF001 - the registry Beam itself reads
+    return parser
+
+
+def check_pass_through_flags(beam_argv: Sequence[str], own: argparse.ArgumentParser | None = None) -> None:
+    """Raise OttError naming the first flag no ``PipelineOptions`` class defines.
+
+    ``own`` (the stage's parser) only improves the message: ``--data_dir`` → "did you
+    mean --data-dir?". A bad value of a Beam flag (``--direct_num_workers=x``) and a stray
+    positional word are errors too.
+    """
+    try:
+        _, unknown = _beam_parser().parse_known_args(list(beam_argv))
+    except _FlagError as exc:
+        raise OttError(f"bad Beam option: {exc}") from None
+    for token in unknown:
+        if token == "--":
+            continue
+        if not token.startswith("-"):
+            raise OttError(f"unexpected argument '{token}'")
+        name = token.split("=", 1)[0]
+        hint = ""
+        if own is not None:
+            for candidate in {name.replace("_", "-"), name.replace("-", "_")} - {name}:
+                if candidate in own._option_string_actions:  # noqa: SLF001 - argparse has no public lookup
+                    hint = f" (did you mean {candidate}?)"
+        raise OttError(f"unknown flag {name}{hint}")
+
+
+def parse_stage_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None) -> tuple[argparse.Namespace, list[str]]:
+    """``parser.parse_known_args`` whose leftovers must all be Beam pipeline options.
+
+    Returns (the stage's own args, the pass-through flags for PipelineOptions). Anything
+    else is ``parser.error`` — with ``OttArgumentParser`` one line
+    ``ott silver: error: unknown flag --bogus-flag`` and exit code 2.
+    """
+    args, beam_argv = parser.parse_known_args(argv)
+    try:
+        check_pass_through_flags(beam_argv, parser)
+    except OttError as exc:
+        parser.error(str(exc))
+    return args, beam_argv
 
 
 def pipeline_options(beam_argv: Sequence[str]) -> PipelineOptions:
@@ -88,5 +174,49 @@ def make_pipeline(beam_argv: Sequence[str]) -> beam.Pipeline:
     if is_dataflow_dry_run(options):
         return DataflowDryRunPipeline(runner=FnApiRunner(), options=options)
     if options.view_as(StandardOptions).runner in LOCAL_RUNNERS:
+        multi = options.view_as(DirectOptions).direct_running_mode == "multi_processing"
+        if multi and not debug_enabled():
+            return QuietWorkersPipeline(runner=FnApiRunner(), options=options)
         return beam.Pipeline(runner=FnApiRunner(), options=options)
     return beam.Pipeline(options=options)
+
+
+@contextlib.contextmanager
+def stderr_fd_to(path: str) -> Iterator[None]:
+    """Point file descriptor 2 at ``path`` (append) for the block: what child processes
+    print goes there. If ``path`` cannot be opened, nothing changes."""
+    existed = os.path.exists(path)
+    try:
+        target = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    except OSError:
+        yield
+        return
+    sys.stderr.flush()
+    saved = os.dup(2)
+    os.dup2(target, 2)
+    os.close(target)
+    try:
+        yield
+    finally:
+        sys.stderr.flush()
+        os.dup2(saved, 2)
+        os.close(saved)
+        with contextlib.suppress(OSError):
+            if not existed and os.path.getsize(path) == 0:
+                os.unlink(path)  # nothing was printed: leave no empty log behind
+
+
+class QuietWorkersPipeline(beam.Pipeline):
+    """A pipeline whose worker subprocesses print into the details log, not the console.
+
+    With ``--direct_running_mode=multi_processing`` each SDK worker is a subprocess that
+    inherits stderr, and Beam's ``SdkWorker._execute`` prints the traceback of a failing
+    bundle there with ``print(..., file=sys.stderr)`` — out of reach of any logging
+    handler. The FnApiRunner runs the whole job inside ``run()``, so pointing fd 2 at the
+    details log (``cli_support.details_log_path``) for ``run()`` keeps the console to the
+    one-line error. ``OTT_DEBUG=1`` uses a plain Pipeline.
+    """
+
+    def run(self, test_runner_api="AUTO"):
+        with stderr_fd_to(details_log_path()):
+            return super().run(test_runner_api)

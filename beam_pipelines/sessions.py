@@ -144,7 +144,8 @@ def build_sessions(events: pa.Table, content: pa.Table) -> pa.Table:
     duration_idx = pc.index_in(first_rows.column("content_id"), value_set=content.column("content_id"))
     duration = pc.take(content.column("duration_sec"), duration_idx)
     dur = pc.fill_null(duration, -1).to_numpy(zero_copy_only=False)
-    completed = started & (max_pos >= 0) & (dur >= 1) & (10 * max_pos >= 9 * dur)
+    # 10·p ≥ 9·d ⟺ p ≥ d − ⌊d/10⌋ (d ≥ 1): exact without int64 overflow for any p, d
+    completed = started & (max_pos >= 0) & (dur >= 1) & (max_pos >= dur - dur // 10)
 
     start_ts = ts[first]
     columns = {

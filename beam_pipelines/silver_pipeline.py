@@ -61,8 +61,10 @@ import pyarrow.compute as pc
 from apache_beam.options.pipeline_options import StandardOptions, TestOptions
 
 from beam_pipelines import catalog, fileio, run_lock, tables
-from beam_pipelines.cli_support import OttArgumentParser, OttError, add_catalog_uri, add_data_dir, configure_logging
-from beam_pipelines.options import check_service_names, make_pipeline, pipeline_options
+from beam_pipelines.cli_args import DEFAULT_BUCKETS, DEFAULT_MAX_QUARANTINE_RATE
+from beam_pipelines.cli_args import silver_parser as build_parser
+from beam_pipelines.cli_support import OttError, configure_logging
+from beam_pipelines.options import check_service_names, make_pipeline, parse_stage_args, pipeline_options
 from beam_pipelines.schema import EVENT_DATASETS, PRIMARY_KEY, QUARANTINE_REASONS, SILVER_TABLE_OF
 from beam_pipelines.silver import commit
 from beam_pipelines.silver.plan import SilverPlan, plan_run
@@ -83,8 +85,6 @@ from beam_pipelines.validate import ValidatedBatch
 
 log = logging.getLogger("ott.silver")
 
-DEFAULT_BUCKETS = 4
-DEFAULT_MAX_QUARANTINE_RATE = 0.05
 SESSIONS = "silver_sessions"
 
 
@@ -183,38 +183,13 @@ def _session_files(bucket: int, sessions: pa.Table) -> Iterator[tuple[DataFile, 
 # ------------------------------------------------------------- entry points
 
 
-def build_parser() -> OttArgumentParser:
-    parser = OttArgumentParser(
-        prog="ott silver",
-        description="Beam: bronze CSV → validated, deduplicated silver Iceberg tables, quarantine, sessions, audit.",
-        epilog="Flags that Beam's PipelineOptions define pass through (--runner, --project, --region, "
-        "--temp_location, --direct_running_mode, --direct_num_workers, ...).",
-    )
-    add_data_dir(parser)
-    add_catalog_uri(parser)
-    parser.add_argument("--dt", help="one ingest date YYYY-MM-DD (default: every dt folder in bronze)")
-    parser.add_argument("--run-id", help="audit id: runs/<run-id>.json (default: silver-<dt or all>-<UTC time>)")
-    parser.add_argument(
-        "--buckets", type=int, default=DEFAULT_BUCKETS, help="hash buckets of the shuffles = files per partition"
-    )
-    parser.add_argument(
-        "--max-quarantine-rate",
-        type=float,
-        default=DEFAULT_MAX_QUARANTINE_RATE,
-        help="expectation before publish: an event partition quarantining more than this share of its rows "
-        "is not committed (its quarantine is); the command then exits non-zero (default: %(default)s)",
-    )
-    run_lock.add_lock_flags(parser)
-    return parser
-
-
 def run(argv: Sequence[str] | None = None) -> dict | None:
     """Run the silver stage; returns the run audit (None for a dry run).
 
     Raises :class:`OttError` (after committing every accepted partition) when a
     partition is rejected by the quarantine-rate expectation.
     """
-    args, beam_argv = build_parser().parse_known_args(argv)
+    args, beam_argv = parse_stage_args(build_parser(), argv)
     if args.buckets < 1:
         raise OttError("--buckets must be at least 1")
     if not 0 <= args.max_quarantine_rate <= 1:
@@ -239,8 +214,7 @@ def run(argv: Sequence[str] | None = None) -> dict | None:
 
 def _run_locked(args, beam_argv: Sequence[str], data_dir: str, run_id: str) -> dict:
     t0 = time.perf_counter()
-    cat = tables.open_catalog(data_dir, args.catalog_uri)
-    tables.recover(cat, data_dir)
+    cat = tables.open_for_writing(data_dir, args.catalog_uri)
     tables.ensure_tables(cat, data_dir, "silver")
     attempt = tables.new_attempt(run_id)
     plan = plan_run(cat, data_dir, args.dt, run_id, attempt, args.buckets, args.max_quarantine_rate)

@@ -98,6 +98,14 @@ def open_catalog(data_dir: str, uri: str | None = None):
     return cat
 
 
+def open_for_writing(data_dir: str, uri: str | None = None):
+    """The catalog, after cleaning up what killed runs left (:func:`recover`): how every
+    writing command starts, with the data dir's lock held."""
+    cat = open_catalog(data_dir, uri)
+    recover(cat, data_dir)
+    return cat
+
+
 def file_io_properties(warehouse: str) -> dict[str, str]:
     """pyiceberg FileIO properties for the table files under ``warehouse``.
 
@@ -198,7 +206,7 @@ class TableChange:
 
 def commit_table(cat, data_dir: str, change: TableChange, run_id: str, attempt: str) -> int | None:
     """Apply ``change`` in one transaction; returns the table's new snapshot id."""
-    from pyiceberg.exceptions import CommitFailedException
+    from pyiceberg.exceptions import CommitFailedException, ValidationException
 
     table = load_table(cat, data_dir, change.namespace, change.table)
     properties = {"ott.run_id": run_id, "ott.attempt": attempt, **change.summary}
@@ -210,7 +218,9 @@ def commit_table(cat, data_dir: str, change: TableChange, run_id: str, attempt: 
                 tx.add_files(list(change.files), snapshot_properties=properties, check_duplicate_files=False)
             if change.rows is not None and change.rows.num_rows:
                 tx.append(change.rows, snapshot_properties=properties)
-    except CommitFailedException as exc:
+    except (CommitFailedException, ValidationException) as exc:
+        # pyiceberg retries a commit that lost a race, then validates that the other
+        # writer's change does not conflict with ours; either way we lose cleanly
         raise OttError(
             f"commit of {identifier(change.namespace, change.table)} failed: another writer changed it "
             f"({_first_line(exc)}); nothing of this run was committed to it — rerun"

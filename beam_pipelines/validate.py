@@ -48,10 +48,26 @@ _ISO_TS = (
     r"(?:\.(?P<f>\d+))?(?P<z>[Zz]|[+-]\d{2}:\d{2})$"
 )
 _DATE = r"^(?P<y>\d{4})-(?P<mo>\d{2})-(?P<d>\d{2})$"
-_EPOCH_MS = r"^\d{1,15}$"  # 15 digits reach year 33658; longer is no timestamp
+_EPOCH_MS = r"^0*\d{1,15}$"  # 15 significant digits reach year 33658 (then out of range)
 _INTEGER = r"^[+-]?\d+$"
 _DECIMAL = r"^[+-]?(\d+(\.\d*)?|\.\d+)$"
 _INT64_MAX_DIGITS = "9223372036854775807"  # 19 digits; "-…808" is left out (it is no metric)
+
+# Range rules for values whose FORM is valid but whose MEANING is out of range (issue 14;
+# docs/silver.md "Range rules"). They are decided here, before any date or float
+# arithmetic downstream, so that no stage can crash or print Infinity on one row.
+# An event or dimension timestamp must lie in years 0001-9999 AFTER conversion to UTC
+# (0001-01-01T00:00:00+14:00 is year 0 in UTC): Python datetimes, Parquet readers and
+# the warehouse cannot represent anything else → invalid_timestamp.
+MIN_TS_MS = -62_135_596_800_000  # 0001-01-01T00:00:00.000Z
+MAX_TS_MS = 253_402_300_799_999  # 9999-12-31T23:59:59.999Z
+# A money decimal (bid_usd, budget_usd) must lie in [one micro-dollar, one trillion USD]
+# after conversion to float64 → else out_of_range. This excludes what float64 cannot
+# hold (a 400-digit value would be inf; 0.000…1 would be 0.0, which is not > 0) and
+# keeps every gold amount and ratio finite: revenue ≤ 2^63 events × 1e12 and
+# spend / budget ≤ 1e31 / 1e-6 are far below float64's 1.8e308.
+DECIMAL_MIN = 1e-6
+DECIMAL_MAX = 1e12
 
 
 # ------------------------------------------------------------------ parsers
@@ -106,7 +122,8 @@ def parse_timestamps(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     """Event timestamps (SPEC §10) → (UTC epoch milliseconds, ok mask).
 
     ISO-8601 ``YYYY-MM-DD(T| )HH:MM:SS[.digits](Z|z|±HH:MM)`` (digits beyond the
-    millisecond truncated) or all-digit epoch milliseconds. null/invalid → ok False.
+    millisecond truncated) or all-digit epoch milliseconds, whose UTC instant lies in
+    years 0001-9999 (:func:`in_timestamp_range`). null/invalid/out of range → ok False.
     """
     plain_np = _np(pc.match_substring_regex(arr, _PLAIN_ISO))
     # impossible dates (2026-02-30) and years outside Arrow's ns range go the exact way
@@ -141,10 +158,15 @@ def parse_timestamps_exact(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
     iso_ms = _days_from_civil(y, mo, d) * MS_PER_DAY + h * 3_600_000 + mi * 60_000 + s * 1000 + ms - offset_ms
 
     epoch = pc.fill_null(pc.match_substring_regex(arr, _EPOCH_MS), False).to_numpy(zero_copy_only=False)
-    epoch_ms = _ints(pc.if_else(pa.array(epoch), arr, "0"))
-    ok = iso_ok | epoch
+    epoch_ms = _ints(pc.replace_substring_regex(pc.if_else(pa.array(epoch), arr, "0"), r"^0+(\d)", r"\1"))
     out = np.where(epoch, epoch_ms, np.where(iso_ok, iso_ms, 0)).astype(np.int64)
-    return out, ok
+    ok = (iso_ok | epoch) & in_timestamp_range(out)
+    return np.where(ok, out, 0).astype(np.int64), ok
+
+
+def in_timestamp_range(ms: np.ndarray) -> np.ndarray:
+    """UTC epoch milliseconds within years 0001-9999 (``MIN_TS_MS``..``MAX_TS_MS``)."""
+    return (ms >= MIN_TS_MS) & (ms <= MAX_TS_MS)
 
 
 def parse_integers(arr: pa.Array, min_value: int | None, max_value: int | None) -> tuple[np.ndarray, np.ndarray]:
@@ -179,10 +201,15 @@ def _parse_integers_exact(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
 
 
 def parse_positive_decimals(arr: pa.Array) -> tuple[np.ndarray, np.ndarray]:
-    """Plain decimals (no exponent, no NaN/inf) > 0 → (float64, ok mask)."""
+    """Plain decimals (no exponent, no NaN/inf) in [DECIMAL_MIN, DECIMAL_MAX] → (float64, ok).
+
+    The range is checked on the float64 value, so an overflow (inf) or an underflow
+    (0.0) of a well-formed decimal is out of range, never a silent inf or 0.
+    """
     form = pc.fill_null(pc.match_substring_regex(arr, _DECIMAL), False)
     values = pc.cast(pc.if_else(form, arr, "0"), pa.float64()).to_numpy(zero_copy_only=False)
-    return values, form.to_numpy(zero_copy_only=False) & (values > 0)
+    ok = form.to_numpy(zero_copy_only=False) & np.isfinite(values) & (values >= DECIMAL_MIN) & (values <= DECIMAL_MAX)
+    return np.where(ok, values, 0.0), ok
 
 
 def enum_tokens(arr: pa.Array) -> pa.Array:

@@ -30,14 +30,18 @@ def run_beam(data_dir: str, beam_argv: list[str]) -> dict:
     from beam_pipelines import gold_pipeline, silver_pipeline
 
     logging.disable(logging.INFO)
-    stages = {}
-    for name, module in (("silver", silver_pipeline), ("gold", gold_pipeline)):
+    stages, commits = {}, {}
+    for name, module, own in (
+        # the generated spill-over days are tiny: the benchmark measures speed, not expectations
+        ("silver", silver_pipeline, ["--max-quarantine-rate", "1"]),
+        ("gold", gold_pipeline, []),
+    ):
         t0 = time.perf_counter()
-        code = module.main(["--data-dir", data_dir, *beam_argv])
-        if code:
-            raise SystemExit(f"beam {name} failed with exit code {code}")
+        audit = module.run(["--data-dir", data_dir, *own, *beam_argv])
         stages[name] = time.perf_counter() - t0
-    return {"stages": stages}
+        # the Iceberg commits (+ release) after the Beam job: SPEC §11's publish overhead
+        commits[name] = audit["timing_s"]["commit"]
+    return {"stages": stages, "commit_s": commits}
 
 
 def run_duckdb(data_dir: str, out_dir: str) -> dict:

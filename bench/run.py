@@ -129,6 +129,17 @@ def summarise(runs: list[dict]) -> dict:
         "seconds_median": statistics.median(r["seconds"] for r in runs),
         "seconds_all": [round(r["seconds"], 3) for r in runs],
         "stages_median": {k: statistics.median(r["stages"][k] for r in runs) for k in keys},
+        # Iceberg commits + release after each Beam job (SPEC §11), and their share of the stage
+        **(
+            {
+                "commit_s_median": {k: statistics.median(r["commit_s"][k] for r in runs) for k in runs[0]["commit_s"]},
+                "commit_share_median": {
+                    k: statistics.median(r["commit_s"][k] / r["stages"][k] for r in runs) for k in runs[0]["commit_s"]
+                },
+            }
+            if "commit_s" in runs[0]
+            else {}
+        ),
         "peak_rss_mib": max(r["peak_rss_mib"] for r in runs),
         "peak_rss_children_mib": max(r["peak_rss_children_mib"] for r in runs),
     }
@@ -161,7 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     beam_runs, duck_runs = [], []
     for i in range(args.runs):
         beam_runs.append(measure(["beam", data_dir, *beam_flags]))
-        print(f"[bench] run {i + 1}: beam   {beam_runs[-1]['seconds']:7.1f} s  {beam_runs[-1]['stages']}")
+        print(
+            f"[bench] run {i + 1}: beam   {beam_runs[-1]['seconds']:7.1f} s  {beam_runs[-1]['stages']}"
+            f"  commits {beam_runs[-1]['commit_s']}"
+        )
         duck_runs.append(measure(["duckdb", data_dir, duck_out]))
         print(f"[bench] run {i + 1}: duckdb {duck_runs[-1]['seconds']:7.1f} s")
 

@@ -3,6 +3,11 @@
 Each subcommand lives in its own module with its own ``main(argv)``; this file only
 dispatches, so ``ott <cmd> --help`` shows that module's flags and the CLI, the Airflow
 DAG and the tests all drive the same entry points.
+
+Help is instant: this file imports nothing heavy, and for the stages whose modules import
+Beam (seconds: silver, gold, warehouse), ``--help`` is answered by their parsers in the
+light :mod:`beam_pipelines.cli_args` without importing the stage (``bench/bench_cli.py``
+times it).
 """
 
 from __future__ import annotations
@@ -25,7 +30,13 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "releases": ("scripts.releases", "list the gold releases (the current one is what every reader sees)"),
     "rollback": ("scripts.rollback", "make an earlier gold release current again"),
     "maintain": ("scripts.maintain", "clean up killed runs, expire old snapshots, remove orphan files"),
-    "run": ("scripts.run_all", "run every stage in order (generate, silver, gold, warehouse, analytics, report)"),
+    "run": ("scripts.run_all", "run every stage in the DAG's order, quality gates included"),
+}
+# subcommand -> "module:function" of a parser that answers --help without importing the stage
+HELP_PARSERS: dict[str, str] = {
+    "silver": "beam_pipelines.cli_args:silver_parser",
+    "gold": "beam_pipelines.cli_args:gold_parser",
+    "warehouse": "beam_pipelines.cli_args:warehouse_parser",
 }
 
 
@@ -45,6 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     if name not in COMMANDS:
         sys.stderr.write(f"ott: error: unknown command '{name}' (choose from {', '.join(COMMANDS)})\n")
         return 2
+    if name in HELP_PARSERS and ("-h" in rest or "--help" in rest):
+        module_name, function = HELP_PARSERS[name].split(":")
+        # prints the help and exits 0 (or a one-line error for a bad value before --help)
+        getattr(importlib.import_module(module_name), function)().parse_known_args(rest)
     module = importlib.import_module(COMMANDS[name][0])
     return guarded(module.main, f"ott {name}", rest)
 

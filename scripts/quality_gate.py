@@ -34,6 +34,7 @@ The DAG calls both functions directly.
 
 from __future__ import annotations
 
+import datetime as dt_
 import json
 import logging
 import os
@@ -120,8 +121,9 @@ def parse_audit(dataset: str, dt: str | None, audit: dict) -> PartitionQuality:
     )
 
 
-def latest_silver_audit(data_dir: str, dt: str) -> dict:
-    """The run audit of the latest silver run that read ingest date ``dt``."""
+def latest_silver_audit(data_dir: str, dt: str, since: str | None = None) -> dict:
+    """The run audit of the latest silver run that read ingest date ``dt`` (finished at or
+    after ``since``, an ISO-8601 instant, when given: the DAG's gate judges its own run only)."""
     from beam_pipelines import fileio  # Beam's FileSystems: local or gs:// alike
 
     found = []
@@ -132,14 +134,19 @@ def latest_silver_audit(data_dir: str, dt: str) -> dict:
             raise QualityGateError(f"unreadable silver run audit {path}: {exc}") from None
         if isinstance(audit, dict) and any(p.get("dt") == dt for p in audit.get("partitions", [])):
             found.append(audit)
+    if since:
+        cutoff = dt_.datetime.fromisoformat(since)
+        found = [a for a in found if a.get("finished_at") and dt_.datetime.fromisoformat(a["finished_at"]) >= cutoff]
+        if not found:
+            raise QualityGateError(f"no silver run for dt={dt} finished since {since}: build_silver did not complete (see its log)")
     if not found:
         raise QualityGateError(f"no silver run audit for dt={dt} in {catalog.runs_dir(data_dir)}; did `ott silver` run?")
     return max(found, key=lambda a: (a.get("finished_at", ""), a.get("run_id", "")))
 
 
-def collect_quality(data_dir: str, dt: str) -> list[PartitionQuality]:
+def collect_quality(data_dir: str, dt: str, since: str | None = None) -> list[PartitionQuality]:
     """The partitions the gate judges for ingest date ``dt``: the dimensions, then each event dataset."""
-    audit = latest_silver_audit(data_dir, dt)
+    audit = latest_silver_audit(data_dir, dt, since)
     by_key = {(p["dataset"], p["dt"]): p for p in audit["partitions"]}
     found = []
     for dataset, day in [(ds, "") for ds in DIM_DATASETS] + [(ds, dt) for ds in EVENT_DATASETS]:
@@ -150,12 +157,12 @@ def collect_quality(data_dir: str, dt: str) -> list[PartitionQuality]:
 
 
 def enforce_quality_gate(
-    data_dir: str, dt: str, max_quarantine_rate: float = DEFAULT_MAX_QUARANTINE_RATE
+    data_dir: str, dt: str, max_quarantine_rate: float = DEFAULT_MAX_QUARANTINE_RATE, since: str | None = None
 ) -> list[PartitionQuality]:
     """Raise :class:`QualityGateError` naming every problem; return the audits when all pass."""
     if not 0.0 <= max_quarantine_rate <= 1.0:
         raise QualityGateError(f"max quarantine rate must be within [0, 1], got {max_quarantine_rate}")
-    partitions = collect_quality(data_dir, dt)
+    partitions = collect_quality(data_dir, dt, since)
     problems = [p for part in partitions for p in part.problems(max_quarantine_rate)]
     if problems:
         raise QualityGateError("quality gate failed: " + "; ".join(problems))
@@ -214,6 +221,9 @@ def build_parser() -> OttArgumentParser:
         default=DEFAULT_MAX_QUARANTINE_RATE,
         help="largest acceptable quarantined/read fraction per dataset (default: %(default)s)",
     )
+    parser.add_argument(
+        "--since", help="judge only silver runs finished at or after this ISO-8601 instant (the DAG run's start)"
+    )
     return parser
 
 
@@ -223,7 +233,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if args.gold_tests:
         enforce_gold_data_tests(args.data_dir)
     else:
-        enforce_quality_gate(args.data_dir, args.dt, args.max_quarantine_rate)
+        enforce_quality_gate(args.data_dir, args.dt, args.max_quarantine_rate, args.since)
     return 0
 
 

@@ -33,8 +33,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from beam_pipelines.marts.publish import sync_exports
 
     with run_lock.hold(args.data_dir, "ott rollback", wait=args.wait):
-        cat = tables.open_catalog(args.data_dir, args.catalog_uri)
-        tables.recover(cat, args.data_dir)
+        cat = tables.open_for_writing(args.data_dir, args.catalog_uri)
         release = maintenance.rollback(cat, args.data_dir, args.run_id)
         sync_exports(cat, args.data_dir)
     print(f"gold {release.summary()} is current; run `ott warehouse` (or `ott run --skip-generate`) to reload it")

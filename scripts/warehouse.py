@@ -59,7 +59,8 @@ import pyarrow.compute as pc
 import sqlalchemy as sa
 
 from beam_pipelines import catalog, fileio, run_lock
-from beam_pipelines.cli_support import OttArgumentParser, OttError, add_catalog_uri, add_data_dir, configure_logging
+from beam_pipelines.cli_args import warehouse_parser as build_parser
+from beam_pipelines.cli_support import OttError, configure_logging
 from beam_pipelines.schema import GOLD_SCHEMAS, GOLD_TABLES, SILVER_SCHEMAS, TABLE_KEYS
 from scripts.warehouse_copy import local_warehouse
 
@@ -468,18 +469,6 @@ def build_warehouse(data_dir: str, target: str | None = None, catalog_uri: str |
     return stats
 
 
-def build_parser() -> OttArgumentParser:
-    parser = OttArgumentParser(
-        prog="ott warehouse",
-        description="Load the current gold release (marts, and the silver sessions and dimensions it was "
-        "built from) into the SQLite warehouse (built in a temporary file, then swapped in).",
-    )
-    add_data_dir(parser)
-    add_catalog_uri(parser)
-    run_lock.add_lock_flags(parser)
-    return parser
-
-
 def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     configure_logging()
@@ -489,8 +478,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         from beam_pipelines.marts.publish import sync_exports
 
         # a writer cleans up after killed runs and brings the exports to the current release
-        cat = tables.open_catalog(args.data_dir, args.catalog_uri)
-        tables.recover(cat, args.data_dir)
+        cat = tables.open_for_writing(args.data_dir, args.catalog_uri)
         sync_exports(cat, args.data_dir)
         # gs:// data dir: built in a local file, then uploaded (scripts/warehouse_copy.py)
         with local_warehouse(args.data_dir, "build") as target:

@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 
 from beam_pipelines import catalog, fileio, tables
+from beam_pipelines.bronze_listing import list_bronze_files
 from beam_pipelines.cli_support import OttError
 from beam_pipelines.schema import DIM_DATASETS, EVENT_DATASETS, SILVER_TABLE_OF
 
@@ -77,7 +78,7 @@ def list_bronze(data_dir: str, dt: str | None) -> tuple[list[BronzeFile], list[B
     dim_files = []
     for dataset in DIM_DATASETS:
         path = catalog.bronze_dim_file(data_dir, dataset)
-        if not fileio.list_files(path):
+        if not list_bronze_files(path):
             raise OttError(f"missing bronze dimension file '{path}'")
         dim_files.append(BronzeFile(dataset, "", path, _relative(data_dir, path), 0))
 
@@ -85,7 +86,7 @@ def list_bronze(data_dir: str, dt: str | None) -> tuple[list[BronzeFile], list[B
     partitions: list[tuple[str, str]] = [(ds, "") for ds in DIM_DATASETS]
     for dataset in EVENT_DATASETS:
         folder = "dt=" + dt if dt else "dt=*"
-        files = fileio.list_files(f"{catalog.bronze_dataset_dir(data_dir, dataset)}/{folder}/part-*.csv")
+        files = list_bronze_files(f"{catalog.bronze_dataset_dir(data_dir, dataset)}/{folder}/part-*.csv")
         by_dt: dict[str, list[str]] = {}
         for path in files:
             match = _DT_FOLDER.search(path)

@@ -273,3 +273,97 @@ def test_integer_fast_path_agrees_with_exact_forms():
     values, ok = parse_integers(mixed, None, None)
     assert ok.tolist() == [True, True, True, True, True, True, False, False, False]
     assert values[:6].tolist() == [5, 5, 0, 7, 12, 9223372036854775807]
+
+
+# ------------------------------------------------- range rules (issue 14: hostile input)
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("0001-01-01T00:00:00Z", -62_135_596_800_000),  # first representable instant
+        ("0001-01-01T14:00:00+14:00", -62_135_596_800_000),
+        ("9999-12-31T23:59:59.999Z", 253_402_300_799_999),  # last representable instant
+        ("9999-12-31T23:59:59.999+01:00", 253_402_297_199_999),
+        ("253402300799999", 253_402_300_799_999),
+        ("000001793523600000", _ms(2026, 11, 1, 9)),  # leading zeros carry no value
+    ],
+)
+def test_timestamp_range_edges_accepted(text, expected):
+    values, ok = parse_timestamps(pa.array([text]))
+    assert ok.tolist() == [True] and values.tolist() == [expected]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0001-01-01T00:00:00+14:00",  # year 0 in UTC (red-team repro 1 and 2)
+        "0001-01-01T13:59:59.999+14:00",
+        "9999-12-31T23:59:59-00:01",  # year 10000 in UTC
+        "9999-12-31T20:00:00-23:59",
+        "253402300800000",  # epoch ms of 10000-01-01
+        "999999999999999",
+        "0000253402300800000",
+    ],
+)
+def test_timestamps_outside_years_1_to_9999_after_utc_are_invalid(text):
+    from beam_pipelines.validate import parse_timestamps_exact
+
+    values, ok = parse_timestamps(pa.array([text]))
+    assert ok.tolist() == [False] and values.tolist() == [0]
+    assert parse_timestamps_exact(pa.array([text]))[1].tolist() == [False]
+
+
+def test_out_of_range_timestamp_rows_are_quarantined_not_crashing():
+    batch = _batch(
+        "ad_events",
+        AD,
+        "a1,s,u1,k1,pre_roll,click,0001-01-01T00:00:00+14:00,mobile,us",
+        "a2,s,u1,k1,pre_roll,click,2026-11-01T10:00:00Z,mobile,us",
+    )
+    result = validate_batch(batch, DIMS)
+    assert result.valid.column("event_id").to_pylist() == ["a2"]
+    assert result.quarantine.column("reason").to_pylist() == ["invalid_timestamp"]
+    users = _batch(
+        "users",
+        ",".join(BRONZE_COLUMNS["users"]),
+        "u1,2026-01-01,basic,,,,,0001-01-01T00:00:00+00:01",
+        "u2,0001-01-01,basic,,,,,9999-12-31T23:59:59Z",
+        dt="",
+    )
+    result = validate_batch(users)
+    assert result.valid.column("user_id").to_pylist() == ["u2"]
+    assert result.valid.column("signup_date").to_pylist() == [dt_.date(1, 1, 1)]
+    assert result.quarantine.column("reason").to_pylist() == ["invalid_timestamp"]
+
+
+@pytest.mark.parametrize(
+    "text, ok_expected",
+    [
+        ("9" * 400, False),  # float64 overflow → inf (red-team repro 3)
+        ("0." + "0" * 400 + "1", False),  # float64 underflow → 0.0, though > 0
+        ("0.000001", True),  # DECIMAL_MIN: one micro-dollar
+        ("0.0000009", False),
+        ("1000000000000", True),  # DECIMAL_MAX: one trillion USD
+        ("1000000000000.01", False),
+        ("179769313486231570" + "0" * 291, False),  # finite but beyond the money range
+    ],
+)
+def test_decimal_range_rule(text, ok_expected):
+    values, ok = parse_positive_decimals(pa.array([text]))
+    assert ok.tolist() == [ok_expected]
+    assert np.isfinite(values).all()
+
+
+def test_overflowing_bid_is_out_of_range_in_campaigns():
+    campaigns = _batch(
+        "campaigns",
+        ",".join(BRONZE_COLUMNS["campaigns"]),
+        f"k1,A,awareness,CPM,{'9' * 400},100,2026-11-01,2026-11-30",
+        f"k2,A,awareness,CPM,2.5,0.{'0' * 400}1,2026-11-01,2026-11-30",
+        "k3,A,awareness,CPM,2.5,100,2026-11-01,2026-11-30",
+        dt="",
+    )
+    result = validate_batch(campaigns)
+    assert result.valid.column("campaign_id").to_pylist() == ["k3"]
+    assert result.quarantine.column("reason").to_pylist() == ["out_of_range", "out_of_range"]

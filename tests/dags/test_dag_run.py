@@ -1,6 +1,7 @@
 """Real runs of the whole DAG with `airflow dags test` (SQLite metadata in a temporary
 AIRFLOW_HOME, small generated data, the real stages): one that succeeds end to end, and
-one whose data-quality gate trips so that gold is never published."""
+one whose partition silver rejects (quarantine rate above the param) so that gold is
+never published."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from lake_fixtures import read_current
 from airflow_support import DAG_ID, EXPECTED_TASKS, VENV_BIN, task_states
 
 from beam_pipelines import catalog
@@ -44,27 +46,42 @@ def test_full_run_succeeds_and_writes_the_report(airflow_env, tmp_path):
     assert task_states(airflow_env, "2026-11-02") == expected, tail(result)
     # silver processed the partition of the logical date and only that one (the generator
     # also spills day 2026-11-02's late events into dt=2026-11-03…: the next runs' partitions)
-    for dataset in ("playback_events", "ad_events"):
-        audits = Path(catalog.silver_audit_file(str(data_dir), dataset, "2026-11-02")).parent
-        assert sorted(p.name for p in audits.iterdir()) == ["dt=2026-11-02.json"]
+    silver_runs = sorted(Path(catalog.runs_dir(str(data_dir))).glob("silver-*.json"))
+    assert len(silver_runs) == 1, silver_runs
+    partitions = json.loads(silver_runs[0].read_text())["partitions"]
+    assert {p["dt"] for p in partitions if p["dataset"] in ("playback_events", "ad_events")} == {"2026-11-02"}
     assert Path(catalog.warehouse_file(str(data_dir))).is_file()
     report = Path(catalog.report_file(str(data_dir)))
     assert report.is_file() and "2026-11-02" in report.read_text(encoding="utf-8")
     assert Path(catalog.dashboard_file(str(data_dir))).is_file()
 
 
-def test_quality_gate_trips_on_a_high_defect_rate_and_gold_is_not_published(airflow_env, tmp_path):
+def test_a_rejected_partition_is_reported_by_the_gate_and_never_reaches_gold(airflow_env, tmp_path):
+    """SPEC §11: a day whose bronze fails silver's expectation (defect_rate 0.2), then a
+    clean day: the first run stops with the rate in one line (silver commits only the
+    partition's quarantine, the gate reports it), the second publishes gold without it."""
     data_dir = tmp_path / "data"
-    conf = {"data_dir": str(data_dir), **SMALL, "defect_rate": 0.3}
-    result = dags_test(airflow_env, "2026-11-03", conf)
+    result = dags_test(airflow_env, "2026-11-03", {"data_dir": str(data_dir), **SMALL, "defect_rate": 0.2})
 
     assert result.returncode != 0, tail(result)
     states = task_states(airflow_env, "2026-11-03")
-    assert states["generate_bronze"] == states["build_silver"] == "success", tail(result)
-    assert states["check_quality_gate"] == "failed"
-    for task in EXPECTED_TASKS[EXPECTED_TASKS.index("build_gold") :]:
+    assert states["generate_bronze"] == "success", tail(result)
+    assert states["build_silver"] == "failed", tail(result)
+    assert states["check_quality_gate"] == "failed", tail(result)  # it ran, and said why
+    for task in EXPECTED_TASKS[EXPECTED_TASKS.index("check_quality_gate") + 1 :]:
         assert states[task] == "upstream_failed", (task, states)
-    assert "quality gate failed" in result.stdout + result.stderr
-    assert not Path(catalog.gold_table_dir(str(data_dir), "")).exists()
+    output = result.stdout + result.stderr
+    assert "rejected (quarantine rate above --max-quarantine-rate 0.05)" in output
+    assert "quality gate failed: playback_events dt=2026-11-03: quarantine rate" in output
+    assert not Path(catalog.gold_jsonl_file(str(data_dir), "gold_daily_kpis")).exists()
     assert not Path(catalog.warehouse_file(str(data_dir))).exists()
-    assert not Path(catalog.report_file(str(data_dir))).exists()
+
+    result = dags_test(airflow_env, "2026-11-04", {"data_dir": str(data_dir), **SMALL})
+    assert result.returncode == 0, tail(result)
+    assert task_states(airflow_env, "2026-11-04") == {task: "success" for task in EXPECTED_TASKS}, tail(result)
+    quality = [json.loads(line) for line in Path(catalog.gold_jsonl_file(str(data_dir), "gold_data_quality")).read_text().splitlines()]
+    assert {(q["dataset"], q["dt"]) for q in quality if q["dt"]} == {("ad_events", "2026-11-04"), ("playback_events", "2026-11-04")}
+    events = read_current(data_dir, "silver", "silver_playback_events")
+    assert {d.isoformat() for d in events.column("dt").to_pylist()} == {"2026-11-04"}
+    quarantine = read_current(data_dir, "silver", "quarantine").to_pylist()
+    assert any(q["dt"] == "2026-11-03" for q in quarantine)  # kept for inspection

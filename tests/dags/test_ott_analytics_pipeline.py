@@ -1,17 +1,21 @@
 """DagBag checks of dags/ott_analytics_pipeline.py: it imports cleanly, is wired in the
-expected order, retries with backoff, documents itself, and switching the Beam stages to
-Dataflow is a parameter change."""
+order of scripts/stages.py, runs only when triggered unless a schedule is configured,
+retries with backoff, documents itself, logs the Beam stages at their own levels, and
+switching the Beam stages to Dataflow is a parameter change."""
 
 from __future__ import annotations
 
 import copy
 import datetime as dt
+import os
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
 from airflow_support import DAG_ID, DAGS_FOLDER, EXPECTED_TASKS, REPO_ROOT
+
+from scripts.stages import STAGES
 
 BEAM_TASKS = ("build_silver", "build_gold")
 GATES = ("check_quality_gate", "run_sql_data_tests")  # deterministic failures: no retries
@@ -34,8 +38,12 @@ def test_no_import_errors(dagbag):
     assert DAG_ID in dagbag.dags
 
 
-def test_schedule_catchup_and_serialised_runs(dag):
-    assert dag.schedule == "@daily"
+def test_runs_only_when_triggered_by_default(dag):
+    # no scheduled run appears when the DAG is unpaused (the trigger form unpauses it)
+    assert dag.schedule is None
+    assert type(dag.timetable).__name__ == "NullTimetable"
+    # active from the start: the trigger form then sends no unpause alongside the new run
+    assert dag.is_paused_upon_creation is False
     assert dag.catchup is False
     assert dag.max_active_runs == 1
     assert dag.start_date == dt.datetime(2026, 11, 2, tzinfo=dt.timezone.utc)
@@ -46,6 +54,32 @@ def test_tags_and_docs_show_in_the_ui(dag):
     assert "check_quality_gate" in dag.doc_md and "DataflowRunner" in dag.doc_md
     for task in dag.tasks:
         assert task.doc_md and task.doc_md.strip(), f"{task.task_id} has no doc_md"
+
+
+def _parse_in_subprocess(code: str, **env: str) -> str:
+    """Run ``code`` after parsing the DAG file in a fresh interpreter (``dag`` is bound); its stdout."""
+    prelude = "import runpy, sys; dag = runpy.run_path(sys.argv[1])['ott_analytics_pipeline']; "
+    result = subprocess.run(
+        [sys.executable, "-c", prelude + code, str(DAGS_FOLDER / "ott_analytics_pipeline.py")],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, **env},
+    )
+    assert result.returncode == 0, result.stderr[-2000:]
+    return result.stdout.strip().splitlines()[-1]
+
+
+def test_a_daily_schedule_is_opt_in():
+    code = "d = dag(); print(d.schedule, d.catchup, d.max_active_runs, d.is_paused_upon_creation)"
+    assert _parse_in_subprocess(code, OTT_DAG_SCHEDULE="@daily") == "@daily False 1 True"
+
+
+def test_tasks_are_the_stages_of_ott_run_in_order(dag):
+    assert tuple(stage.task_id for stage in STAGES) == EXPECTED_TASKS
+    gates = {stage.task_id for stage in STAGES if stage.gate}
+    assert gates == set(GATES)
+    assert {stage.task_id for stage in STAGES if stage.beam} == set(BEAM_TASKS)
 
 
 def test_task_graph_is_the_expected_chain(dag):
@@ -74,6 +108,7 @@ def test_params_defaults(dag):
     assert params["seed"] == 51
     assert params["runner"] == "DirectRunner"
     assert params["beam_options"] == {}
+    assert params["dataflow_config"] == {}
     for scale in ("users", "events_per_day", "defect_rate"):
         assert params[scale] is None  # the generator's own default
     assert Path(params["data_dir"]).name  # resolved at parse time (OTT_DATA_DIR or <repo>/data)
@@ -102,8 +137,58 @@ def _render(task, dag, params: dict) -> object:
 def test_local_run_renders_direct_runner_options(dag):
     silver = _render(dag.get_task("build_silver"), dag, {"data_dir": "/srv/ott"})
     assert silver.runner == "DirectRunner"
-    assert silver.pipeline_options == {"data-dir": "/srv/ott", "dt": "2026-11-02"}
+    # the DAG's max_quarantine_rate param feeds silver's expectation (SPEC §11)
+    assert silver.pipeline_options == {"data-dir": "/srv/ott", "dt": "2026-11-02", "max-quarantine-rate": 0.05}
     assert silver.default_pipeline_options == {}
+    gold = _render(dag.get_task("build_gold"), dag, {"data_dir": "/srv/ott"})
+    assert gold.pipeline_options == {"data-dir": "/srv/ott"}
+
+
+class Recorder:
+    """A logger that records (level, message)."""
+
+    def __init__(self):
+        self.records: list[tuple[str, str]] = []
+
+    def __getattr__(self, level):
+        return lambda msg, *args, **kwargs: self.records.append((level, msg % args if args else msg))
+
+
+def test_no_dataflow_config_warning_on_the_direct_runner(dag):
+    for task_id in BEAM_TASKS:
+        task = _render(dag.get_task(task_id), dag, {})
+        task._log = recorder = Recorder()
+        task._cast_dataflow_config()  # what execute() does first
+        assert recorder.records == []
+        assert task.dataflow_config == {}  # never read by other runners
+
+
+def test_beam_stage_lines_keep_their_level_in_the_task_log():
+    """The provider's real subprocess reader, with the DAG's StageLog: stderr lines are not all warnings."""
+    from airflow.providers.apache.beam.hooks.beam import run_beam_command
+
+    dag_module = __import__("runpy").run_path(str(DAGS_FOLDER / "ott_analytics_pipeline.py"))
+    stage = (
+        "import logging, sys; from beam_pipelines.cli_support import configure_logging; configure_logging(); "
+        "log = logging.getLogger('ott.silver'); log.info('planned'); log.warning('slow disk'); "
+        "print('silver playback_events read=3', flush=True); log.error('boom'); "
+        "sys.stderr.write('ott silver: error: bad partition\\n')"
+    )
+    recorder = Recorder()
+    run_beam_command([sys.executable, "-c", stage], log=dag_module["StageLog"](recorder))
+    levels = {msg.split(": ", 1)[-1]: level for level, msg in recorder.records}
+    assert levels["planned"] == "info"
+    assert levels["slow disk"] == "warning"
+    assert levels["silver playback_events read=3"] == "info"  # stdout
+    assert levels["boom"] == "error"
+    assert levels["error: bad partition"] == "error"
+
+
+def test_the_beam_operator_reads_the_stage_through_stage_log(dag):
+    task = _render(dag.get_task("build_silver"), dag, {})
+    task._cast_dataflow_config()
+    task._init_pipeline_options(format_pipeline_options=True, job_name_variable_key="job_name")
+    assert type(task.beam_hook.log).__name__ == "StageLog"
 
 
 def test_dataflow_is_a_parameter_change(dag):
@@ -125,15 +210,5 @@ def test_dataflow_is_a_parameter_change(dag):
 
 
 def test_dag_file_does_not_import_pandas_or_beam_at_parse_time():
-    code = (
-        "import runpy, sys; runpy.run_path(sys.argv[1]); "
-        "print(sorted(m for m in ('pandas', 'apache_beam', 'pyarrow') if m in sys.modules))"
-    )
-    result = subprocess.run(
-        [sys.executable, "-c", code, str(DAGS_FOLDER / "ott_analytics_pipeline.py")],
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert result.returncode == 0, result.stderr[-2000:]
-    assert result.stdout.strip().splitlines()[-1] == "[]"
+    code = "print(sorted(m for m in ('pandas', 'apache_beam', 'pyarrow') if m in sys.modules))"
+    assert _parse_in_subprocess(code) == "[]"

@@ -1,10 +1,14 @@
-"""run_pipeline.sh and run_pipeline.ps1 call the same `ott` steps in the same order as
-`ott run` and the DAG, route flags to the steps that take them, and stop on a failing step."""
+"""run_pipeline.sh (and run_pipeline.ps1) hand `run` to `ott run`, which owns the stage list
+(scripts/stages.py, the DAG's too) and the flag routing (tests/scripts/test_cli.py).
+
+The shell script is run for real next to a fake `.venv/bin/ott` that records its argv;
+run_pipeline.ps1 cannot run here (no PowerShell), so it gets a syntax check with the
+tree-sitter PowerShell grammar when that is installed."""
 
 from __future__ import annotations
 
 import os
-import re
+import shlex
 import shutil
 import stat
 import subprocess
@@ -13,67 +17,21 @@ from pathlib import Path
 import pytest
 from airflow_support import REPO_ROOT
 
-from scripts.cli import COMMANDS
-from scripts.run_all import GENERATOR_FLAGS, STEPS
-
 SH = REPO_ROOT / "run_pipeline.sh"
 PS1 = REPO_ROOT / "run_pipeline.ps1"
-PIPELINE_STEPS = [step for step, _ in STEPS]
-
-
-def sh_steps() -> list[str]:
-    match = re.search(r"^STEPS=\(([^)]*)\)", SH.read_text(), re.MULTILINE)
-    assert match, "run_pipeline.sh must declare STEPS=(...)"
-    return match.group(1).split()
-
-
-def ps1_steps() -> list[str]:
-    match = re.search(r"^\$Steps\s*=\s*@\(([^)]*)\)", PS1.read_text(), re.MULTILINE)
-    assert match, "run_pipeline.ps1 must declare $Steps = @(...)"
-    return re.findall(r'"([^"]+)"', match.group(1))
-
-
-def test_both_scripts_run_the_same_ott_steps_in_the_same_order():
-    assert sh_steps() == ps1_steps() == PIPELINE_STEPS
-    assert set(PIPELINE_STEPS) <= set(COMMANDS)
-
-
-def test_both_scripts_invoke_ott_once_per_step_from_the_step_list():
-    sh, ps1 = SH.read_text(), PS1.read_text()
-    assert re.search(r'for step in "\$\{STEPS\[@\]\}"', sh)
-    assert re.search(r'"\$VENV_BIN/ott" "\$step"', sh)
-    assert re.search(r"foreach \(\$Step in \$Steps\)", ps1)
-    assert re.search(r"& \$Ott \$Step @StepArgs", ps1)
-    assert r".venv\Scripts" in ps1  # the Windows venv layout
-
-
-def test_both_scripts_route_the_generator_flags_of_ott_run():
-    flags = [f"--{name.replace('_', '-')}" for name in GENERATOR_FLAGS]
-    ps1_flags = re.search(r"^\$GeneratorFlags\s*=\s*@\(([^)]*)\)", PS1.read_text(), re.MULTILINE)
-    assert ps1_flags and re.findall(r'"([^"]+)"', ps1_flags.group(1)) == flags
-    sh_case = re.search(r"^\s*(--seed\|[^)]*)\)$", SH.read_text(), re.MULTILINE)
-    assert sh_case and sh_case.group(1).split("|") == flags
-
-
-def test_shell_script_is_strict():
-    assert "set -euo pipefail" in SH.read_text()
-    assert 'ErrorActionPreference = "Stop"' in PS1.read_text()
-
-
-# ------------------------------------------------------------ run_pipeline.sh behaviour
 
 
 @pytest.fixture
 def fake_project(tmp_path: Path) -> Path:
-    """A copy of run_pipeline.sh next to a fake .venv/bin/ott that logs its argv."""
+    """A copy of run_pipeline.sh next to a fake .venv/bin/ott that logs its argv (shell-quoted)."""
     root = tmp_path / "project"
     (root / ".venv" / "bin").mkdir(parents=True)
     shutil.copy(SH, root / "run_pipeline.sh")
     ott = root / ".venv" / "bin" / "ott"
     ott.write_text(
         "#!/usr/bin/env bash\n"
-        'echo "$*" >> "$(dirname "$0")/../../calls.log"\n'
-        'if [[ "$1" == "${FAIL_STEP:-}" ]]; then echo "ott $1: error: boom" >&2; exit 3; fi\n'
+        'printf "%q " "$@" >> "$(dirname "$0")/../../calls.log"; echo >> "$(dirname "$0")/../../calls.log"\n'
+        'if [[ -n "${FAIL_WITH:-}" ]]; then echo "ott $1: error: boom" >&2; exit "$FAIL_WITH"; fi\n'
     )
     ott.chmod(ott.stat().st_mode | stat.S_IXUSR)
     return root
@@ -87,52 +45,38 @@ def run_script(root: Path, *args: str, **env: str) -> subprocess.CompletedProces
     )
 
 
-def calls(root: Path) -> list[str]:
+def calls(root: Path) -> list[list[str]]:
     log = root / "calls.log"
-    return log.read_text().splitlines() if log.exists() else []
+    return [shlex.split(line) for line in log.read_text().splitlines()] if log.exists() else []
 
 
-def test_run_routes_flags_to_the_steps_that_take_them(fake_project, tmp_path):
-    data = tmp_path / "d"
-    data.mkdir()
-    result = run_script(
-        fake_project, "run", "--data-dir", str(data), "--days", "2", "--seed=7", "--direct_num_workers=2"
-    )
+def test_run_hands_every_argument_to_ott_run_unchanged(fake_project, tmp_path):
+    data = str(tmp_path / "a folder with spaces")
+    args = ["--data-dir", data, "--days", "2", "--seed=7", "--max-quarantine-rate", "0.1", "--direct_num_workers=2"]
+    result = run_script(fake_project, "run", *args)
     assert result.returncode == 0, result.stderr
-    d = f"--data-dir {data}"
-    assert calls(fake_project) == [
-        f"generate {d} --days 2 --seed=7",
-        f"silver {d} --direct_num_workers=2",
-        f"gold {d} --direct_num_workers=2",
-        f"warehouse {d}",
-        f"analytics {d}",
-        f"report {d}",
-    ]
-    assert f"report:    {data}/reports/analysis_report.txt" in result.stdout
-    assert f"dashboard: {data}/reports/dashboard.html" in result.stdout
-    assert re.search(r"step silver done in \d+ s", result.stdout)
+    assert calls(fake_project) == [["run", *args]]
 
 
-def test_run_skip_generate_and_data_dir_from_env(fake_project, tmp_path):
-    result = run_script(fake_project, "run", "--skip-generate", OTT_DATA_DIR=str(tmp_path))
+def test_no_mode_runs_the_whole_pipeline(fake_project):
+    result = run_script(fake_project)
     assert result.returncode == 0, result.stderr
-    assert [c.split()[0] for c in calls(fake_project)] == PIPELINE_STEPS[1:]
-    assert all(f"--data-dir {tmp_path}" in c for c in calls(fake_project))
+    assert calls(fake_project) == [["run"]]
 
 
-def test_a_failing_step_stops_the_run_with_a_clear_message(fake_project, tmp_path):
-    result = run_script(fake_project, "run", "--data-dir", str(tmp_path), FAIL_STEP="silver")
+def test_a_failing_run_exits_non_zero_with_one_error_line(fake_project):
+    result = run_script(fake_project, "run", "--skip-generate", FAIL_WITH="3")
     assert result.returncode == 1
-    assert "ERROR: step 'silver' failed (exit 3)" in result.stderr
-    assert [c.split()[0] for c in calls(fake_project)] == ["generate", "silver"]
+    assert result.stderr.splitlines() == [
+        "ott run: error: boom",
+        "[run_pipeline] ERROR: ott run failed (exit 3); see the messages above",
+    ]
 
 
 @pytest.mark.parametrize(
     ("args", "message"),
     [
         (("frobnicate",), "unknown mode 'frobnicate'"),
-        (("run", "stray"), "unexpected argument 'stray'"),
-        (("run", "--skip-generate", "--days", "2"), "generator flags make no sense with --skip-generate"),
         (("airflow", "--port", "1"), "the airflow mode takes no arguments"),
     ],
 )
@@ -141,3 +85,33 @@ def test_bad_invocations_fail_with_one_line(fake_project, args, message):
     assert result.returncode == 1
     assert message in result.stderr and result.stderr.strip().count("\n") == 0
     assert calls(fake_project) == []
+
+
+def test_run_reaches_the_real_ott_run():
+    """Against the real environment: the script's `run` is `ott run` (its help lists the gate flag)."""
+    result = subprocess.run(
+        ["bash", str(SH), "run", "--help"], env={**os.environ, "OTT_SKIP_SETUP": "1"}, capture_output=True,
+        text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "usage: ott run" in result.stdout and "--max-quarantine-rate" in result.stdout
+
+
+def test_scripts_are_strict():
+    assert "set -euo pipefail" in SH.read_text()
+    assert 'ErrorActionPreference = "Stop"' in PS1.read_text()
+
+
+def test_powershell_script_parses():
+    """Syntax check where PowerShell cannot run (`pip install tree-sitter tree-sitter-powershell` to enable)."""
+    tree_sitter = pytest.importorskip("tree_sitter")
+    grammar = pytest.importorskip("tree_sitter_powershell")
+    tree = tree_sitter.Parser(tree_sitter.Language(grammar.language())).parse(PS1.read_bytes())
+    errors = []
+    stack = [tree.root_node]
+    while stack:
+        node = stack.pop()
+        if node.type == "ERROR" or node.is_missing:
+            errors.append((node.start_point, node.text[:80]))
+        stack.extend(node.children)
+    assert not tree.root_node.has_error, errors

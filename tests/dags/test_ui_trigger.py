@@ -1,22 +1,30 @@
-"""The UI path end to end: `run_pipeline.sh airflow` starts the API server, scheduler and
-DAG processor on a free 127.0.0.1 port; the DAG is triggered through the authenticated
-REST API (what the UI's Trigger button calls), must succeed within a bounded time and
-write the report; Ctrl-C (SIGINT) on the script then stops every process it started."""
+"""The UI path end to end: `run_pipeline.sh airflow` starts the API server, scheduler,
+triggerer, DAG processor and log server on 127.0.0.1; the DAG is triggered through the
+authenticated REST API (what the UI's Trigger button calls) for a chosen logical date,
+must succeed within a bounded time, be the only run, and write the report; Ctrl-C
+(SIGINT) on the script then stops every process it started."""
 
 from __future__ import annotations
 
-import json
 import os
 import signal
-import socket
 import subprocess
 import time
 import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
-from airflow_support import DAG_ID, REPO_ROOT, airflow_settings
+from airflow_support import (
+    DAG_ID,
+    REPO_ROOT,
+    airflow_settings,
+    component_groups,
+    free_port,
+    processes_in,
+    processes_of,
+    request,
+    wait_for,
+)
 
 from beam_pipelines import catalog
 
@@ -25,52 +33,6 @@ pytestmark = pytest.mark.airflow_e2e
 USER, PASSWORD = "admin", "ui-test-password"
 STARTUP_TIMEOUT_S = 300
 RUN_TIMEOUT_S = 600
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
-def request(url: str, method: str = "GET", body: dict | None = None, token: str | None = None) -> dict:
-    headers = {"Content-Type": "application/json"}
-    if token:
-        headers["Authorization"] = f"Bearer {token}"
-    data = json.dumps(body).encode() if body is not None else None
-    with urllib.request.urlopen(urllib.request.Request(url, data, headers, method=method), timeout=30) as response:
-        return json.loads(response.read() or b"{}")
-
-
-def wait_for(what: str, probe, timeout_s: float, script: subprocess.Popen, output: Path):
-    """Poll ``probe()`` until it returns a truthy value; fail early if the script died."""
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if script.poll() is not None:
-            pytest.fail(f"run_pipeline.sh exited ({script.returncode}) while waiting for {what}:\n{output.read_text()}")
-        try:
-            value = probe()
-        except (urllib.error.URLError, OSError, KeyError):
-            value = None
-        if value:
-            return value
-        time.sleep(3)
-    pytest.fail(f"timed out after {timeout_s} s waiting for {what}")
-
-
-def processes_of(airflow_home: Path) -> list[int]:
-    """PIDs whose environment carries this test's AIRFLOW_HOME: everything the script started."""
-    marker = f"AIRFLOW_HOME={airflow_home}".encode()
-    found = []
-    for entry in Path("/proc").iterdir():
-        if not entry.name.isdigit() or int(entry.name) == os.getpid():
-            continue
-        try:
-            if marker in (entry / "environ").read_bytes().split(b"\0"):
-                found.append(int(entry.name))
-        except OSError:  # exited meanwhile, or not ours to read
-            continue
-    return found
 
 
 def test_trigger_through_the_rest_api_and_stop_cleanly(tmp_path):
@@ -94,6 +56,7 @@ def test_trigger_through_the_rest_api_and_stop_cleanly(tmp_path):
         # The script prints the address and login once its own health probe has passed.
         wait_for("the 'Airflow is up' line", lambda: "Airflow is up" in output.read_text(), STARTUP_TIMEOUT_S, script, output)
         assert f"{base}   (login: {USER} / {PASSWORD})" in output.read_text()
+        groups = component_groups(script.pid)
         assert request(f"{base}/api/v2/monitor/health")["metadatabase"]["status"] == "healthy"
         token = request(f"{base}/auth/token", "POST", {"username": USER, "password": PASSWORD})["access_token"]
         dag = wait_for(
@@ -107,14 +70,15 @@ def test_trigger_through_the_rest_api_and_stop_cleanly(tmp_path):
             request(f"{base}/api/v2/dags/{DAG_ID}")
         assert unauthenticated.value.code == 401
 
-        # Trigger the interval the scheduler would run next, so that unpausing does not add a
-        # second (scheduled) run: the scheduler skips a logical date that already has a run.
-        logical_date = dag["next_dagrun_logical_date"]
+        # No schedule, active from the start: the trigger form has nothing to unpause, and
+        # nothing but the triggered run will ever run.
+        assert dag["timetable_summary"] is None and dag["next_dagrun_logical_date"] is None
+        assert dag["is_paused"] is False
+        logical_date = "2026-11-02T00:00:00Z"
         conf = {"data_dir": str(data_dir), "users": 100, "events_per_day": 1500}
         run = request(
             f"{base}/api/v2/dags/{DAG_ID}/dagRuns", "POST", {"logical_date": logical_date, "conf": conf}, token
         )
-        request(f"{base}/api/v2/dags/{DAG_ID}", "PATCH", {"is_paused": False}, token)
 
         run_url = f"{base}/api/v2/dags/{DAG_ID}/dagRuns/{run['dag_run_id']}"
         state = wait_for(
@@ -127,6 +91,7 @@ def test_trigger_through_the_rest_api_and_stop_cleanly(tmp_path):
         tasks = request(f"{run_url}/taskInstances", token=token)["task_instances"]
         assert state == "success", {t["task_id"]: t["state"] for t in tasks}
         assert len(tasks) == 8 and all(t["state"] == "success" for t in tasks)
+        assert request(f"{base}/api/v2/dags/{DAG_ID}/dagRuns", token=token)["total_entries"] == 1
         report = Path(catalog.report_file(str(data_dir)))
         assert logical_date[:10] in report.read_text(encoding="utf-8")
 
@@ -135,7 +100,7 @@ def test_trigger_through_the_rest_api_and_stop_cleanly(tmp_path):
         assert script.wait(timeout=90) == 130, output.read_text()[-3000:]
         assert "Airflow stopped" in output.read_text()
         time.sleep(1)
-        assert processes_of(home) == [], "orphaned Airflow processes after Ctrl-C"
+        assert processes_of(home) == [] and processes_in(groups) == [], "orphaned Airflow processes after Ctrl-C"
     finally:
         if script.poll() is None:
             script.send_signal(signal.SIGTERM)

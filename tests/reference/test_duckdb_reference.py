@@ -365,6 +365,25 @@ def test_read_csv_records_handles_bom_crlf_blank_and_quoted_newlines(tmp_path: P
     ]
 
 
+def test_read_csv_records_marks_bare_cr_and_bad_utf8_malformed(tmp_path: Path) -> None:
+    path = tmp_path / "part-00000.csv"
+    path.write_bytes(b'a,b\n1,x\ry\n2,\xff\xfe\n3,"q\rr"\n4,5')
+    assert list(read_csv_records(path)) == [
+        (1, "a,b", ["a", "b"]),
+        (2, "1,x\ry", None),  # a bare CR is no line end; in an unquoted field the csv module rejects it
+        (3, "2,\ufffd\ufffd", None),  # not UTF-8: malformed, shown with U+FFFD
+        (4, '3,"q\rr"', ["3", "q\rr"]),
+        (5, "4,5", ["4", "5"]),
+    ]
+
+
+def test_read_csv_records_takes_fields_beyond_the_csv_module_default_limit(tmp_path: Path) -> None:
+    path = tmp_path / "part-00000.csv"
+    huge = "x" * 300_000
+    path.write_text(f'a,b\n1,"{huge},y"\n')
+    assert [fields for _, _, fields in read_csv_records(path)] == [["a", "b"], ["1", f"{huge},y"]]
+
+
 @pytest.mark.parametrize(
     ("text", "expected"),
     [
@@ -382,6 +401,14 @@ def test_read_csv_records_handles_bom_crlf_blank_and_quoted_newlines(tmp_path: P
         ("2026-03-01T24:00:00Z", None),
         ("-1772409600000", None),
         ("N/A", None),
+        # range rule: the UTC instant must lie in years 0001-9999
+        ("0001-01-01T14:00:00+14:00", "0001-01-01T00:00:00.000"),
+        ("0001-01-01T00:00:00+14:00", None),
+        ("9999-12-31T23:59:59.999Z", "9999-12-31T23:59:59.999"),
+        ("9999-12-31T23:59:59-00:01", None),
+        ("253402300799999", "9999-12-31T23:59:59.999"),
+        ("253402300800000", None),
+        ("0000000000000000001772409600000", "2026-03-02T00:00:00.000"),
     ],
 )
 def test_timestamp_macro(text: str, expected: str | None) -> None:
@@ -406,6 +433,15 @@ def test_trim_and_integer_macros() -> None:
     assert row == ("a b", None, "N/A", "smart_tv", 5, None, None, 0.5, None)
 
 
+def test_money_range_macro() -> None:
+    con = duckdb.connect()
+    create_trim_macro(con)
+    con.execute((SQL_DIR / "00_macros.sql").read_text())
+    texts = ["9" * 400, "0." + "0" * 400 + "1", "0.000001", "0.0000009", "1000000000000", "1000000000000.5", "2.5"]
+    got = [con.execute("select money_in_range(dec_or_null(?))", [t]).fetchone()[0] for t in texts]
+    assert got == [False, False, True, False, True, False, True]
+
+
 # -------------------------------------------------------------------- CLI and compare
 
 
@@ -424,12 +460,10 @@ def test_cli_reports_missing_bronze(tmp_path: Path, capsys: pytest.CaptureFixtur
 
 
 def test_load_gold_and_compare_round_trip(ref: Reference, tmp_path: Path) -> None:
+    from lake_fixtures import publish
+
     table = "gold_qoe_daily"
-    folder = tmp_path / "gold" / table
-    folder.mkdir(parents=True)
-    arrow = pa.Table.from_pandas(ref.gold[table], preserve_index=False)
-    pq.write_table(arrow.slice(0, 4), folder / "part-00000.parquet")
-    pq.write_table(arrow.slice(4), folder / "part-00001.parquet")
+    publish(tmp_path, "gold", {table: pa.Table.from_pandas(ref.gold[table], preserve_index=False)})
     loaded = load_gold(tmp_path, table)
     assert_frames_match(loaded.iloc[::-1], ref.gold[table], keys=TABLE_KEYS[table])
 

@@ -1,6 +1,6 @@
 -- campaigns_checked: one row per bronze campaigns.csv record, typed, with its quarantine
 -- reason (null = valid). Every column is required; dates are YYYY-MM-DD; bid_usd and
--- budget_usd are decimals > 0.
+-- budget_usd are decimals in [0.000001, 1e12] (money_in_range).
 -- Only typed columns, metadata and the reason are kept (text/token helpers and raw_line
 -- are dropped; 29_quarantine takes raw_line from bronze for quarantined rows only).
 create or replace table campaigns_checked as
@@ -48,7 +48,7 @@ checked as (
                 then 'missing_field'
             when start_date is null or end_date is null then 'invalid_timestamp'
             when objective is null or bid_strategy is null then 'invalid_enum'
-            when coalesce(bid_usd <= 0, true) or coalesce(budget_usd <= 0, true) then 'out_of_range'
+            when not money_in_range(bid_usd) or not money_in_range(budget_usd) then 'out_of_range'
         end as reason,
     from typed
 )

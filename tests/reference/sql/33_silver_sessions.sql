@@ -34,6 +34,6 @@ select
     case when started then greatest(end_ms - vs_ms - rebuffer_ms - paused_ms, 0) else 0 end::bigint
         as watch_ms,
     max_position_sec,
-    started and coalesce(10 * max_position_sec >= 9 * duration_sec, false) as completed,
+    started and coalesce(10::hugeint * max_position_sec >= 9::hugeint * duration_sec, false) as completed,
     avg_bitrate_kbps,
 from joined

@@ -63,7 +63,6 @@ def build_parser() -> OttArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     # local imports keep `ott report --help` fast
-    from beam_pipelines import fileio
     from scripts import dashboard, report_text
     from scripts.report_data import build_report_data
     from scripts.report_findings import compute_findings
@@ -80,11 +79,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         (catalog.report_file(args.data_dir), report_text.render_report(data, findings, generated_at)),
         (catalog.dashboard_file(args.data_dir), dashboard.render_dashboard(data, findings, generated_at)),
     )
-    if fileio.is_local(outputs[0][0]):
+    if "://" not in outputs[0][0]:
         Path(outputs[0][0]).parent.mkdir(parents=True, exist_ok=True)
         for path, text in outputs:
             write_atomically(Path(path), text)
     else:  # object storage: an object appears whole when its upload completes
+        from beam_pipelines import fileio
+
         for path, text in outputs:
             fileio.write_bytes(path, text.encode("utf-8"), "text/html" if path.endswith(".html") else "text/plain")
     log.info("wrote %s and %s", outputs[0][0], outputs[1][0])

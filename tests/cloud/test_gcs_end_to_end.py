@@ -125,3 +125,20 @@ def test_gcs_data_dir_without_catalog_uri_is_one_line(gcs_env, ott_bin):
     )  # fmt: skip
     assert proc.returncode != 0
     assert "--catalog-uri" in proc.stderr and "Traceback" not in proc.stderr
+
+
+@pytest.mark.timeout(900)
+def test_ott_run_on_gcs_with_the_catalog_from_the_environment(gcs_env, ott_bin, tmp_path):
+    """``ott run`` (every stage and gate, one process) on gs://, the catalog named by
+    ``OTT_CATALOG_URI`` as a deployment sets it; gold equals a local ``ott run``."""
+    gcs_dir = f"gs://{gcs_env.bucket}/ott-run"
+    env = {**os.environ, **gcs_env.env(), "OTT_CATALOG_URI": f"sqlite:///{tmp_path / 'catalog.db'}"}
+    _ott(ott_bin, "run", gcs_dir, [*GENERATE, "--max-quarantine-rate", "1"], env)
+    local_dir = str(tmp_path / "local")
+    local_env = {k: v for k, v in env.items() if k not in ("STORAGE_EMULATOR_HOST", "OTT_CATALOG_URI")}
+    _ott(ott_bin, "run", local_dir, [*GENERATE, "--max-quarantine-rate", "1"], local_env)
+    gcs_gold = _gold(gcs_dir, env["OTT_CATALOG_URI"])
+    local_gold = _gold(local_dir)
+    for table in GOLD_TABLES:
+        assert gcs_gold[table].equals(local_gold[table]), table
+    assert fileio.read_bytes(catalog.warehouse_file(gcs_dir))[:16] == b"SQLite format 3\x00"

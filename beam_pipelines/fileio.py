@@ -7,6 +7,8 @@
 - :func:`write_arrow` / :func:`read_arrow`: Arrow IPC files for the batches the silver
   shuffles park on the file system (see ``silver.shuffle.spill_buckets``).
 - :func:`write_atomically`: a whole small file or nothing (temporary file + rename).
+- :func:`download` / :func:`upload`: stream a file between a local path and any file
+  system (the SQLite warehouse of a ``gs://`` data dir is worked on in a local copy).
 
 Tables are never published by renaming folders: Beam workers write data files and the
 stage commits them to Iceberg (``beam_pipelines.tables``).
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 import io
 import logging
+import os
 import secrets
 
 import pyarrow as pa
@@ -26,6 +29,25 @@ from apache_beam.io.filesystems import FileSystems
 log = logging.getLogger("ott.fileio")
 
 _RAW = CompressionTypes.UNCOMPRESSED
+
+EMULATOR_ENV = "STORAGE_EMULATOR_HOST"
+
+
+def connect_anonymously_to_emulator() -> None:
+    """Against a local GCS emulator (``$STORAGE_EMULATOR_HOST``, tests and offline runs)
+    there are no credentials to find; Beam would retry ``google.auth.default()`` with
+    backoff for ~25 s in every process before connecting anonymously. Record "no
+    credentials" in Beam's credential cache up front instead. Never set on Dataflow."""
+    if not os.environ.get(EMULATOR_ENV):
+        return
+    from apache_beam.internal.gcp import auth
+
+    with auth._Credentials._credentials_lock:  # noqa: SLF001 - Beam has no public switch for this
+        auth._Credentials._credentials_init = True  # noqa: SLF001
+        auth._Credentials._credentials = None  # noqa: SLF001
+
+
+connect_anonymously_to_emulator()
 
 
 def is_local(path: str) -> bool:
@@ -83,6 +105,21 @@ def exists(path: str) -> bool:
     if is_local(path):
         return FileSystems.exists(path)
     return FileSystems.exists(path) or bool(tree_files(path))
+
+
+def download(path: str, local_path: str, chunk: int = 8 << 20) -> None:
+    """Copy ``path`` (any file system) to the local file ``local_path``, streaming."""
+    with FileSystems.open(path, compression_type=_RAW) as src, open(local_path, "wb") as dst:
+        while block := src.read(chunk):
+            dst.write(block)
+
+
+def upload(local_path: str, path: str, mime_type: str = "application/octet-stream", chunk: int = 8 << 20) -> None:
+    """Copy the local file ``local_path`` to ``path`` (an object appears whole when its
+    upload completes), streaming."""
+    with open(local_path, "rb") as src, FileSystems.create(path, mime_type=mime_type, compression_type=_RAW) as dst:
+        while block := src.read(chunk):
+            dst.write(block)
 
 
 def parquet_bytes(table: pa.Table) -> bytes:

@@ -88,7 +88,7 @@ def open_catalog(data_dir: str, uri: str | None = None):
     if not is_remote(warehouse):
         warehouse = "file://" + warehouse
     try:
-        cat = load_catalog(CATALOG_NAME, type=kind, uri=uri, warehouse=warehouse)
+        cat = load_catalog(CATALOG_NAME, type=kind, uri=uri, warehouse=warehouse, **file_io_properties(warehouse))
         for namespace in NAMESPACES:
             cat.create_namespace_if_not_exists(namespace)
     except OttError:
@@ -104,6 +104,29 @@ def open_for_writing(data_dir: str, uri: str | None = None):
     cat = open_catalog(data_dir, uri)
     recover(cat, data_dir)
     return cat
+
+
+def file_io_properties(warehouse: str) -> dict[str, str]:
+    """pyiceberg FileIO properties for the table files under ``warehouse``.
+
+    On real GCS, pyiceberg's default FileIO (pyarrow's GcsFileSystem, Google default
+    credentials) is used as is. Against a local GCS emulator (``$STORAGE_EMULATOR_HOST``,
+    what the offline tests run on) pyarrow's client ignores that variable and looks for
+    credentials on the metadata server; fsspec/gcsfs talks to the emulator anonymously.
+    Any ``PYICEBERG_CATALOG__OTT__*`` setting still applies where this returns nothing.
+    """
+    emulator = os.environ.get("STORAGE_EMULATOR_HOST")
+    if not (emulator and warehouse.startswith("gs://")):
+        return {}
+    # gcsfs >= 2026 first asks for the bucket type over gRPC (TLS), which the emulator
+    # does not speak: a minute of retries per bucket. Read when gcsfs is imported.
+    os.environ.setdefault("GCSFS_EXPERIMENTAL_ZB_HNS_SUPPORT", "false")
+    return {
+        "py-io-impl": "pyiceberg.io.fsspec.FsspecFileIO",
+        "gcs.service.host": emulator,
+        "gcs.oauth2.token": "anon",
+        "gcs.project-id": os.environ.get("GOOGLE_CLOUD_PROJECT", "test-project"),
+    }
 
 
 def _first_line(exc: BaseException) -> str:

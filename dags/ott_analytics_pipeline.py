@@ -37,6 +37,9 @@ replaces that day's partition, never appends.
 Moving the Beam stages to Dataflow is a parameter change: `runner=DataflowRunner`,
 `data_dir=gs://…`, `beam_options={"temp_location": "gs://…", "setup_file": "…/pyproject.toml"}`,
 `dataflow_config={"project_id": "…", "location": "europe-west1"}`. See `docs/airflow.md`.
+`bigquery_dataset` (`PROJECT.DATASET`; empty, the default, skips the task) makes the last
+task, `publish_bigquery`, load the gold release into BigQuery (`ott bigquery`,
+`docs/cloud.md`).
 
 Wiring only: the stage logic lives in `scripts/` and `beam_pipelines/` and is imported
 inside the tasks, so parsing this file never loads pandas or Beam.
@@ -102,6 +105,9 @@ PARAMS = {
     "dataflow_config": Param({}, type="object", title="DataflowConfiguration",
                              description="Read only with DataflowRunner, "
                              'e.g. {"project_id": "p", "location": "europe-west1"}.'),
+    "bigquery_dataset": Param("", type="string", title="BigQuery dataset",
+                              description="PROJECT.DATASET to publish the gold release to (ott bigquery); "
+                              "empty = publish_bigquery is skipped."),
 }
 
 # Run option -> its value in a Beam task, rendered when the task runs.
@@ -241,12 +247,25 @@ def _beam_stage(stage: Stage) -> OttBeamPipelineOperator:
     render_template_as_native_obj=True,
 )
 def ott_analytics_pipeline():
+    @task
+    def publish_bigquery(params: dict) -> None:
+        """`ott bigquery`: the current gold release and the analytics into BigQuery; skipped while `bigquery_dataset` is empty."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        dataset = (params.get("bigquery_dataset") or "").strip()
+        if not dataset:
+            raise AirflowSkipException("bigquery_dataset is empty: BigQuery publishing is off")
+        project, _, name = dataset.rpartition(".")
+        argv = ["--data-dir", params["data_dir"], "--dataset", name] + (["--project", project] if project else [])
+        _run_stage("scripts.bigquery", argv)
+
     previous = None
     for stage in STAGES:
         current = _beam_stage(stage) if stage.beam else _python_stage(stage)
         if previous is not None:
             previous >> current
         previous = current
+    previous >> publish_bigquery()  # off unless the bigquery_dataset param is set
 
 
 ott_analytics_pipeline()

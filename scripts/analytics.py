@@ -28,12 +28,14 @@ from pathlib import Path
 import sqlglot
 import sqlglot.errors
 
-from beam_pipelines import catalog, run_lock
+from beam_pipelines import run_lock
 from beam_pipelines.cli_support import OttArgumentParser, OttError, add_data_dir, configure_logging
+from scripts.sql_dir import sql_dir
+from scripts.warehouse_copy import local_warehouse
 
 log = logging.getLogger("ott.analytics")
 
-SQL_DIR = Path(__file__).resolve().parents[1] / "sql"
+SQL_DIR = sql_dir()
 ANALYTICS_PREFIX = "analytics_"
 
 
@@ -146,10 +148,11 @@ def run_analytics(data_dir: str, sql_dir: Path = SQL_DIR) -> tuple[dict[str, int
     """Materialise the analytics, then run the data tests (raises OttError if any fails)."""
     queries = load_sql_files(sql_dir / "analytics")
     tests = load_sql_files(sql_dir / "tests")
-    counts, results = materialise_and_test(catalog.warehouse_file(data_dir), queries, tests)
-    message = failure_message(results)
-    if message:
-        raise OttError(message)
+    with local_warehouse(data_dir, "update") as db_path:  # gs://: a local copy, uploaded after
+        counts, results = materialise_and_test(db_path, queries, tests)
+        message = failure_message(results)
+        if message:
+            raise OttError(message)
     return counts, results
 
 

@@ -26,6 +26,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "warehouse": ("scripts.warehouse", "load gold, sessions and dimensions into the SQLite warehouse"),
     "analytics": ("scripts.analytics", "run the BigQuery-dialect SQL analytics and SQL data tests"),
     "report": ("scripts.report", "write analysis_report.txt and dashboard.html from the warehouse"),
+    "bigquery": ("scripts.bigquery", "load the current gold release into BigQuery and run the analytic SQL there"),
     "releases": ("scripts.releases", "list the gold releases (the current one is what every reader sees)"),
     "rollback": ("scripts.rollback", "make an earlier gold release current again"),
     "maintain": ("scripts.maintain", "clean up killed runs, expire old snapshots, remove orphan files"),

@@ -88,8 +88,6 @@ def build_parser() -> OttArgumentParser:
 
 def parse_config(argv: Sequence[str] | None) -> GenerateConfig:
     a = build_parser().parse_args(argv)
-    if "://" in a.data_dir:
-        raise OttError(f"--data-dir must be a local folder for ott generate (got {a.data_dir}); copy bronze up afterwards")
     if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", a.start_date):
         raise OttError(f"--start-date must be YYYY-MM-DD, got {a.start_date!r}")
     try:
@@ -127,7 +125,12 @@ def generate(cfg: GenerateConfig) -> GenerateStats:
     t0 = time.perf_counter()
     bronze_dir = catalog.bronze_dataset_dir(cfg.data_dir, "").rstrip("/")
     if cfg.clean:
-        shutil.rmtree(bronze_dir, ignore_errors=True)
+        if "://" in bronze_dir:
+            from beam_pipelines import fileio
+
+            fileio.delete_tree(bronze_dir)
+        else:
+            shutil.rmtree(bronze_dir, ignore_errors=True)
     dims_params = {"seed": cfg.seed, "users": cfg.users}
     previous = bronze.read_dims_params(cfg.data_dir)
     days = [cfg.start_date + dt_.timedelta(days=i) for i in range(cfg.days)]

@@ -66,20 +66,28 @@ def main(argv: Sequence[str] | None = None) -> int:
     from scripts import dashboard, report_text
     from scripts.report_data import build_report_data
     from scripts.report_findings import compute_findings
+    from scripts.warehouse_copy import local_warehouse
 
     args = build_parser().parse_args(argv)
     configure_logging()
-    data = build_report_data(args.data_dir)
+    with local_warehouse(args.data_dir, "read") as db_path:  # gs://: a downloaded copy
+        data = build_report_data(args.data_dir, db_path)
     findings = compute_findings(data)
     # The one wall-clock read of the whole report; never part of the data.
     generated_at = args.generated_at or dt_.datetime.now(dt_.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
     outputs = (
-        (Path(catalog.report_file(args.data_dir)), report_text.render_report(data, findings, generated_at)),
-        (Path(catalog.dashboard_file(args.data_dir)), dashboard.render_dashboard(data, findings, generated_at)),
+        (catalog.report_file(args.data_dir), report_text.render_report(data, findings, generated_at)),
+        (catalog.dashboard_file(args.data_dir), dashboard.render_dashboard(data, findings, generated_at)),
     )
-    outputs[0][0].parent.mkdir(parents=True, exist_ok=True)
-    for path, text in outputs:
-        write_atomically(path, text)
+    if "://" not in outputs[0][0]:
+        Path(outputs[0][0]).parent.mkdir(parents=True, exist_ok=True)
+        for path, text in outputs:
+            write_atomically(Path(path), text)
+    else:  # object storage: an object appears whole when its upload completes
+        from beam_pipelines import fileio
+
+        for path, text in outputs:
+            fileio.write_bytes(path, text.encode("utf-8"), "text/html" if path.endswith(".html") else "text/plain")
     log.info("wrote %s and %s", outputs[0][0], outputs[1][0])
     return 0
 

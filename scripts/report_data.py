@@ -35,10 +35,11 @@ from typing import Any
 
 from beam_pipelines import catalog
 from beam_pipelines.cli_support import OttError
+from scripts.sql_dir import sql_dir
 
 Row = dict[str, Any]
 
-SQL_DIR = Path(__file__).resolve().parents[1] / "sql" / "report"
+SQL_DIR = sql_dir() / "report"
 TOP_TITLES = 10  # titles in the top-titles table and chart
 TOP_USERS = 10
 RETENTION_WEEKS = 8  # week_0 .. week_7 of analytics_retention_cohort_matrix
@@ -174,9 +175,10 @@ def query_one(conn: sqlite3.Connection, name: str, params: Mapping[str, Any] | N
     return rows[0]
 
 
-def open_warehouse(data_dir: str) -> sqlite3.Connection:
-    """A read-only connection to the warehouse, which must hold the analytics tables."""
-    path = Path(catalog.warehouse_file(data_dir))
+def open_warehouse(data_dir: str, path: str | None = None) -> sqlite3.Connection:
+    """A read-only connection to the warehouse (``path``: a local copy of it), which must
+    hold the analytics tables."""
+    path = Path(path or catalog.warehouse_file(data_dir))
     if not path.is_file():
         raise OttError(f"no warehouse at {path} (run `ott warehouse` and `ott analytics` first)")
     conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
@@ -273,9 +275,9 @@ def read_report_data(conn: sqlite3.Connection) -> ReportData:
     )
 
 
-def build_report_data(data_dir: str) -> ReportData:
-    """:func:`read_report_data` on the warehouse of ``data_dir``."""
-    conn = open_warehouse(data_dir)
+def build_report_data(data_dir: str, path: str | None = None) -> ReportData:
+    """:func:`read_report_data` on the warehouse of ``data_dir`` (or its local copy ``path``)."""
+    conn = open_warehouse(data_dir, path)
     try:
         return read_report_data(conn)
     finally:

@@ -62,6 +62,7 @@ from beam_pipelines import catalog, fileio, run_lock
 from beam_pipelines.cli_args import warehouse_parser as build_parser
 from beam_pipelines.cli_support import OttError, configure_logging
 from beam_pipelines.schema import GOLD_SCHEMAS, GOLD_TABLES, SILVER_SCHEMAS, TABLE_KEYS
+from scripts.warehouse_copy import local_warehouse
 
 log = logging.getLogger("ott.warehouse")
 
@@ -479,7 +480,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         # a writer cleans up after killed runs and brings the exports to the current release
         cat = tables.open_for_writing(args.data_dir, args.catalog_uri)
         sync_exports(cat, args.data_dir)
-        stats = build_warehouse(args.data_dir, catalog_uri=args.catalog_uri)
+        # gs:// data dir: built in a local file, then uploaded (scripts/warehouse_copy.py)
+        with local_warehouse(args.data_dir, "build") as target:
+            stats = build_warehouse(args.data_dir, target, catalog_uri=args.catalog_uri)
     total_rows = sum(s.rows for s in stats)
     insert_seconds = sum(s.seconds for s in stats)
     for s in stats:

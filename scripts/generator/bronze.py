@@ -13,6 +13,11 @@ Layout (SPEC §2, catalog paths):
 Rerunning a generation day first deletes that day's own part files in every dt folder
 and its contribution in every manifest, so reruns are idempotent. Every file is written
 to a temp file and renamed into place.
+
+A ``gs://`` data dir works too: there every access goes through Beam's ``FileSystems``
+(``beam_pipelines.fileio``) — an object appears whole when its upload completes, so no
+temp file is needed, and there is no manifest lock (one ``ott generate`` per data dir
+at a time). A local data dir keeps the plain ``os`` calls (the generator's hot path).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import glob
 import json
 import os
 
-from beam_pipelines import catalog
+from beam_pipelines import catalog, fileio
 from beam_pipelines.schema import EVENT_DATASETS
 from scripts.generator.dims import Dims
 import pyarrow as pa
@@ -51,20 +56,50 @@ def write_dims(data_dir: str, dims: Dims, params: dict) -> None:
     write_atomic(catalog.manifest_dims_file(data_dir), _json(manifest))
 
 
+def _remote(path: str) -> bool:
+    return "://" in path
+
+
+def _exists(path: str) -> bool:
+    return fileio.exists(path) if _remote(path) else os.path.exists(path)
+
+
+def _read_json(path: str) -> dict:
+    if _remote(path):
+        return json.loads(fileio.read_bytes(path))
+    with open(path, encoding="utf-8") as fh:
+        return json.load(fh)
+
+
+def _glob(folder: str, *parts: str) -> list[str]:
+    """Paths matching ``folder/<parts…>`` (each part a one-level glob)."""
+    if _remote(folder):
+        return fileio.list_files("/".join([folder.rstrip("/"), *parts]))
+    return glob.glob(os.path.join(folder, *parts))
+
+
+def _unlink(path: str) -> None:
+    if _remote(path):
+        fileio.delete_paths([path])
+        return
+    os.unlink(path)
+    with contextlib.suppress(OSError):
+        os.rmdir(os.path.dirname(path))  # only if now empty
+
+
 def read_dims_params(data_dir: str) -> dict | None:
     path = catalog.manifest_dims_file(data_dir)
-    if not os.path.exists(path):
+    if not _exists(path):
         return None
-    with open(path, encoding="utf-8") as fh:
-        return json.load(fh).get("params")
+    return _read_json(path).get("params")
 
 
 def existing_gen_days(data_dir: str) -> set[str]:
     """Generation days (YYYYMMDD) that have part files anywhere in bronze."""
     days = set()
     for ds in EVENT_DATASETS:
-        for path in glob.glob(os.path.join(catalog.bronze_dataset_dir(data_dir, ds), "dt=*", "part-*-*.csv")):
-            days.add(os.path.basename(path).split("-")[1])
+        for path in _glob(catalog.bronze_dataset_dir(data_dir, ds), "dt=*", "part-*-*.csv"):
+            days.add(path.rsplit("/", 1)[-1].split("-")[1])
     return days
 
 
@@ -75,6 +110,9 @@ def _json(obj) -> bytes:
 @contextlib.contextmanager
 def _manifest_lock(data_dir: str):
     folder = catalog.manifest_dir(data_dir)
+    if _remote(folder):  # no file locks on object storage: one generate per data dir
+        yield
+        return
     os.makedirs(folder, exist_ok=True)
     with open(os.path.join(folder, ".lock"), "a+") as fh:
         if fcntl is not None:
@@ -104,15 +142,12 @@ def purge_days(data_dir: str, gen_days: list[str]) -> None:
     wanted = set(gen_days)
     with _manifest_lock(data_dir):
         for ds in EVENT_DATASETS:
-            for path in sorted(glob.glob(os.path.join(catalog.bronze_dataset_dir(data_dir, ds), "dt=*", "part-*.csv"))):
-                if os.path.basename(path).split("-")[1] in wanted:
-                    os.unlink(path)
-                    with contextlib.suppress(OSError):
-                        os.rmdir(os.path.dirname(path))  # only if now empty
+            for path in sorted(_glob(catalog.bronze_dataset_dir(data_dir, ds), "dt=*", "part-*.csv")):
+                if path.rsplit("/", 1)[-1].split("-")[1] in wanted:
+                    _unlink(path)
         keys = {gen_day_key(d) for d in gen_days}
-        for path in sorted(glob.glob(os.path.join(catalog.manifest_dir(data_dir), "dt=*.json"))):
-            with open(path, encoding="utf-8") as fh:
-                manifest = json.load(fh)
+        for path in sorted(_glob(catalog.manifest_dir(data_dir), "dt=*.json")):
+            manifest = _read_json(path)
             if keys & set(manifest.get("contributions", {})):
                 for key in keys:
                     manifest["contributions"].pop(key, None)
@@ -149,8 +184,8 @@ def _write_manifest(path: str, manifest: dict) -> None:
     if manifest["contributions"]:
         manifest["totals"] = _totals(manifest["contributions"])
         write_atomic(path, _json(manifest))
-    elif os.path.exists(path):
-        os.unlink(path)
+    elif _exists(path):
+        _unlink(path)
 
 
 def gen_day_key(gen_day: str) -> str:
@@ -160,7 +195,6 @@ def gen_day_key(gen_day: str) -> str:
 
 def _read_manifest(data_dir: str, dt: str) -> dict:
     path = catalog.manifest_file(data_dir, dt)
-    if os.path.exists(path):
-        with open(path, encoding="utf-8") as fh:
-            return json.load(fh)
+    if _exists(path):
+        return _read_json(path)
     return {"dt": dt, "contributions": {}}

@@ -254,7 +254,13 @@ def ordered_chunks(arrays: list[pa.Array], order: np.ndarray) -> list[memoryview
 
 def write_atomic(path: str, payload: bytes | list) -> None:
     """Write ``payload`` (bytes or a list of bytes-like chunks) to ``path`` via a temp
-    file + rename, so a reader never sees a half-written file."""
+    file + rename, so a reader never sees a half-written file. On object storage
+    (``gs://``) an object appears whole when its upload completes: one plain write."""
+    if "://" in path:
+        from beam_pipelines import fileio
+
+        fileio.write_bytes(path, b"".join(payload) if isinstance(payload, list) else payload, "text/csv")
+        return
     folder = os.path.dirname(path) or "."
     for attempt in range(3):  # another run may remove a dt folder it emptied meanwhile
         os.makedirs(folder, exist_ok=True)

@@ -33,6 +33,10 @@ EXPECTED_TASKS = (
     "run_analytics",
     "write_report",
 )
+# every task of the DAG: the stages, then publish_bigquery (DAG only; skipped unless the
+# bigquery_dataset param is set)
+DAG_TASKS = EXPECTED_TASKS + ("publish_bigquery",)
+SKIPPED_BY_DEFAULT = {"publish_bigquery": "skipped"}
 
 
 def airflow_settings(home: Path, data_dir: Path) -> dict[str, str]:

@@ -13,7 +13,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from airflow_support import DAG_ID, DAGS_FOLDER, EXPECTED_TASKS, REPO_ROOT
+from airflow_support import DAG_ID, DAG_TASKS, DAGS_FOLDER, EXPECTED_TASKS, REPO_ROOT
 
 from scripts.stages import STAGES
 
@@ -83,11 +83,11 @@ def test_tasks_are_the_stages_of_ott_run_in_order(dag):
 
 
 def test_task_graph_is_the_expected_chain(dag):
-    assert set(dag.task_ids) == set(EXPECTED_TASKS)
-    for previous, current in zip(EXPECTED_TASKS, EXPECTED_TASKS[1:]):
+    assert set(dag.task_ids) == set(DAG_TASKS)
+    for previous, current in zip(DAG_TASKS, DAG_TASKS[1:]):
         assert dag.get_task(current).upstream_task_ids == {previous}, current
-    assert dag.get_task(EXPECTED_TASKS[0]).upstream_task_ids == set()
-    assert dag.get_task(EXPECTED_TASKS[-1]).downstream_task_ids == set()
+    assert dag.get_task(DAG_TASKS[0]).upstream_task_ids == set()
+    assert dag.get_task(DAG_TASKS[-1]).downstream_task_ids == set()
 
 
 def test_retries_with_exponential_backoff(dag):

@@ -351,19 +351,9 @@ def publish(target: Target, release, files: dict[str, list[str]], queries: Seque
 
 def release_files(data_dir: str, catalog_uri: str | None):
     """(current gold release, {table: data files}) — the warehouse's own sources."""
-    from beam_pipelines import tables
+    from beam_pipelines.marts.publish import release_data_files
 
-    cat = tables.open_catalog(data_dir, catalog_uri)
-    release = tables.current_release(cat, data_dir, "gold")
-    if release is None:
-        raise OttError(f"no gold release in {data_dir} (run `ott silver` and `ott gold` first)")
-    files = {}
-    for table in BIGQUERY_TABLES:
-        if table in GOLD_SCHEMAS:
-            files[table] = tables.data_files(cat, "gold", table, release.snapshots.get(table))
-        else:
-            files[table] = tables.data_files(cat, "silver", table, release.inputs.get(f"silver.{table}"))
-    return release, files
+    return release_data_files(data_dir, BIGQUERY_TABLES, catalog_uri)
 
 
 def build_parser() -> OttArgumentParser:

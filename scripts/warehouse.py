@@ -166,18 +166,9 @@ METADATA = build_metadata()
 
 def release_sources(data_dir: str, catalog_uri: str | None = None) -> tuple[str, dict[str, list[str]]]:
     """(release label, {warehouse table: data files}) of the current gold release."""
-    from beam_pipelines import tables
+    from beam_pipelines.marts.publish import release_data_files
 
-    cat = tables.open_catalog(data_dir, catalog_uri)
-    release = tables.current_release(cat, data_dir, "gold")
-    if release is None:
-        raise OttError(f"no gold release in {data_dir} (run `ott silver` and `ott gold` first)")
-    files = {}
-    for name in WAREHOUSE_TABLES:
-        if name in GOLD_SCHEMAS:
-            files[name] = tables.data_files(cat, "gold", name, release.snapshots.get(name))
-        else:
-            files[name] = tables.data_files(cat, "silver", name, release.inputs.get(f"silver.{name}"))
+    release, files = release_data_files(data_dir, WAREHOUSE_TABLES, catalog_uri)
     return release.summary(), files
 
 

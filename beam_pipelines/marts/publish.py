@@ -72,6 +72,22 @@ def publish(cat, data_dir: str, run_id: str, attempt: str, silver: SilverInputs)
     return release
 
 
+def release_data_files(data_dir: str, names, catalog_uri: str | None = None) -> tuple[tables.Release, dict[str, list[str]]]:
+    """(current gold release, {table: data files}) for gold marts and for the silver tables
+    the release was built from (sessions, dimensions): what the warehouse and BigQuery load."""
+    cat = tables.open_catalog(data_dir, catalog_uri)
+    release = tables.current_release(cat, data_dir, "gold")
+    if release is None:
+        raise OttError(f"no gold release in {data_dir} (run `ott silver` and `ott gold` first)")
+    files = {}
+    for name in names:
+        if name in GOLD_SCHEMAS:
+            files[name] = tables.data_files(cat, "gold", name, release.snapshots.get(name))
+        else:
+            files[name] = tables.data_files(cat, "silver", name, release.inputs.get(f"silver.{name}"))
+    return release, files
+
+
 def read_mart(cat, table: str, release: tables.Release) -> pa.Table:
     """One mart at a release, in the contract's types, rows in grain order.
 

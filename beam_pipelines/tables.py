@@ -87,8 +87,12 @@ def open_catalog(data_dir: str, uri: str | None = None):
     warehouse = catalog.lake_dir(resolve_data_dir(data_dir))
     if not is_remote(warehouse):
         warehouse = "file://" + warehouse
+    properties = {"type": kind, "uri": uri, **file_io_properties(warehouse)}
+    # a catalog's own warehouse setting (e.g. BigLake's) wins; table locations stay under the lake
+    if not os.environ.get(f"PYICEBERG_CATALOG__{CATALOG_NAME.upper()}__WAREHOUSE"):
+        properties["warehouse"] = warehouse
     try:
-        cat = load_catalog(CATALOG_NAME, type=kind, uri=uri, warehouse=warehouse, **file_io_properties(warehouse))
+        cat = load_catalog(CATALOG_NAME, **properties)
         for namespace in NAMESPACES:
             cat.create_namespace_if_not_exists(namespace)
     except OttError:

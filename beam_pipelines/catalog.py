@@ -25,6 +25,10 @@ def dt_folder(dt: str | dt_.date) -> str:
 # bronze -----------------------------------------------------------------------
 
 
+def bronze_dir(data_dir: str) -> str:
+    return _join(data_dir, "bronze")
+
+
 def bronze_dim_file(data_dir: str, dataset: str) -> str:
     return _join(data_dir, "bronze", "dims", f"{dataset}.csv")
 

@@ -123,7 +123,7 @@ def generate(cfg: GenerateConfig) -> GenerateStats:
     from scripts.generator.sessions import EVENTS_PER_SESSION, simulate_day
 
     t0 = time.perf_counter()
-    bronze_dir = catalog.bronze_dataset_dir(cfg.data_dir, "").rstrip("/")
+    bronze_dir = catalog.bronze_dir(cfg.data_dir)
     if cfg.clean:
         if "://" in bronze_dir:
             from beam_pipelines import fileio

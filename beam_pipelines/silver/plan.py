@@ -70,7 +70,7 @@ def _relative(data_dir: str, path: str) -> str:
 
 def list_bronze(data_dir: str, dt: str | None) -> tuple[list[BronzeFile], list[BronzeFile], list[tuple[str, str]]]:
     """(dimension files, event files, partitions) of the bronze to read; bad input → OttError."""
-    bronze = data_dir.rstrip("/") + "/bronze"
+    bronze = catalog.bronze_dir(data_dir)
     if dt is not None and not valid_date(dt):
         raise OttError(f"--dt must be a date YYYY-MM-DD, got '{dt}'")
     if not fileio.tree_files(bronze):

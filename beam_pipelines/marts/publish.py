@@ -60,11 +60,13 @@ def silver_inputs(cat, data_dir: str) -> SilverInputs:
 
 def publish(cat, data_dir: str, run_id: str, attempt: str, silver: SilverInputs) -> tables.Release:
     """Commit every mart's files (written under the attempt's folder), then the release."""
-    snapshots = {}
-    for table in GOLD_TABLES:
-        files = tuple(fileio.tree_files(catalog.lake_attempt_dir(data_dir, "gold", table, attempt)))
-        change = tables.TableChange("gold", table, tables.whole_table(), files)
-        snapshots[table] = tables.commit_table(cat, data_dir, change, run_id, attempt)
+    changes = [
+        tables.TableChange(
+            "gold", table, tables.whole_table(), tuple(fileio.tree_files(catalog.lake_attempt_dir(data_dir, "gold", table, attempt)))
+        )
+        for table in GOLD_TABLES
+    ]
+    snapshots = tables.commit_tables(cat, data_dir, changes, run_id, attempt)
     inputs = {f"silver.{t}": s for t, s in silver.release.snapshots.items()}
     inputs["silver.release_id"] = silver.release.release_id
     release = tables.record_release(cat, data_dir, "gold", run_id, attempt, snapshots, inputs)

@@ -77,18 +77,18 @@ def publish(cat, plan: SilverPlan, summary: dict) -> tuple[tables.Release, list[
 
     Returns the release and one record per table (snapshot id, files, rows added).
     """
-    committed = []
-    for change in table_changes(plan, summary):
-        snapshot = tables.commit_table(cat, plan.data_dir, change, plan.run_id, plan.attempt)
-        committed.append(
-            {
-                "table": change.table,
-                "snapshot_id": snapshot,
-                "files": len(change.files),
-                "rows_added": int(change.summary.get("ott.rows-added", change.rows.num_rows if change.rows else 0)),
-            }
-        )
-        log.info("committed silver.%s (%d files)", change.table, len(change.files))
+    changes = table_changes(plan, summary)
+    snapshots_of = tables.commit_tables(cat, plan.data_dir, changes, plan.run_id, plan.attempt)
+    committed = [
+        {
+            "table": change.table,
+            "snapshot_id": snapshots_of[change.table],
+            "files": len(change.files),
+            "rows_added": int(change.summary.get("ott.rows-added", change.rows.num_rows if change.rows else 0)),
+        }
+        for change in changes
+    ]
+    log.info("committed %d silver tables (%d files)", len(changes), sum(len(c.files) for c in changes))
     snapshots = {table: tables.snapshot_id(cat, "silver", table) for table in NAMESPACE_TABLES["silver"] if table != "releases"}
     release = tables.record_release(cat, plan.data_dir, "silver", plan.run_id, plan.attempt, snapshots)
     return release, committed

@@ -440,6 +440,18 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
 GOLD_TABLES: tuple[str, ...] = tuple(GOLD_SCHEMAS)
 SILVER_TABLES: tuple[str, ...] = tuple(SILVER_SCHEMAS)
 
+# The warehouse (SPEC §7), also loaded to BigQuery, in load order: the dimensions, the
+# sessions, then every gold mart. Its DDL and the generic SQL data tests (unique grain,
+# not-null keys) are generated from these tables' schemas and TABLE_KEYS.
+WAREHOUSE_TABLES: tuple[str, ...] = ("silver_users", "silver_content", "silver_campaigns", "silver_sessions") + GOLD_TABLES
+# Grain columns the contract allows to be null: the unfilled-request row of
+# gold_ads_daily, and gold_data_quality's dimension rows whose dt is "empty" (a writer
+# may spell that "" or null).
+NULLABLE_KEYS: dict[str, tuple[str, ...]] = {
+    "gold_ads_daily": ("campaign_id",),
+    "gold_data_quality": ("dt",),
+}
+
 # Iceberg identity partitions of each table (SPEC §11); a table not listed is unpartitioned.
 # Every data file a stage writes holds exactly one value of each partition column.
 TABLE_PARTITIONS: dict[str, tuple[str, ...]] = {

@@ -8,7 +8,6 @@ not depend on the order in which workers delivered them.
 
 from __future__ import annotations
 
-import apache_beam as beam
 import numpy as np
 import pandas as pd
 
@@ -59,7 +58,12 @@ QOE_SUMS = Partial(
     SumPartialsFn(QOE_KEYS, QOE_MEASURES),
 )
 
-QOE_VALUE_COLUMNS: tuple[str, ...] = ("event_date", "device_type", "startup_ms", "avg_bitrate_kbps")
+QOE_VALUE_COLUMNS: dict[str, str] = {
+    "event_date": "int64",
+    "device_type": "str",
+    "startup_ms": "float64",
+    "avg_bitrate_kbps": "float64",
+}
 QOE_STAT_COLUMNS: dict[str, str] = {
     "event_date": "int64",
     "device_type": "str",
@@ -94,37 +98,28 @@ def qoe_value_stats(key: tuple[int, str], startup: np.ndarray, bitrate: np.ndarr
     )
 
 
-class QoeValuesFn(beam.CombineFn):
-    """QoE value rows → the per-(event_date, device_type) statistics frame (nearest-rank
-    percentiles over sorted startup values, bitrate sums over sorted values)."""
+class QoeValuesFn(ConcatFramesFn):
+    """QoE value rows, gathered like any frames → the per-(event_date, device_type)
+    statistics frame (nearest-rank percentiles over sorted startup values, bitrate sums
+    over sorted values)."""
 
-    def create_accumulator(self):
-        return []
-
-    def add_input(self, accumulator, element):
-        accumulator.append(element)
-        return accumulator
-
-    def merge_accumulators(self, accumulators):
-        return [f for acc in accumulators for f in acc]
+    def __init__(self):
+        super().__init__(QOE_VALUE_COLUMNS, QOE_KEYS)
 
     def compact(self, accumulator):
         frames = [f for f in accumulator if len(f)]
         return [pd.concat(frames, ignore_index=True)] if len(frames) > 1 else frames
 
     def extract_output(self, accumulator) -> pd.DataFrame:
-        frames = [f for f in accumulator if len(f)]
         stats = []
-        if frames:
-            values = pd.concat(frames, ignore_index=True)
-            for (day, device), group in values.groupby(["event_date", "device_type"], sort=True):
-                startup = np.sort(group["startup_ms"].dropna().to_numpy("int64"))
-                bitrate = np.sort(group["avg_bitrate_kbps"].dropna().to_numpy("float64"))
-                stats.append(qoe_value_stats((int(day), str(device)), startup, bitrate))
+        for (day, device), group in super().extract_output(accumulator).groupby(["event_date", "device_type"], sort=True):
+            startup = np.sort(group["startup_ms"].dropna().to_numpy("int64"))
+            bitrate = np.sort(group["avg_bitrate_kbps"].dropna().to_numpy("float64"))
+            stats.append(qoe_value_stats((int(day), str(device)), startup, bitrate))
         return ConcatFramesFn(QOE_STAT_COLUMNS, QOE_KEYS).extract_output(stats)
 
 
-QOE_STATS = Partial("qoe_stats", SESSIONS, ("event_date", "device_type", "started") + QOE_VALUE_COLUMNS[2:], qoe_values, QoeValuesFn())
+QOE_STATS = Partial("qoe_stats", SESSIONS, ("started", *QOE_VALUE_COLUMNS), qoe_values, QoeValuesFn())
 
 
 def finish(ctx: Finish) -> pd.DataFrame:

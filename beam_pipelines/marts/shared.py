@@ -79,7 +79,7 @@ CONTENT_SUMS = Partial(
 
 # ---------------------------------------------------------------- per-user buckets
 
-# the slice of a session the per-user partials read (shuffled, so kept narrow)
+# the session columns every per-user partial reads
 USER_SESSION_COLUMNS: tuple[str, ...] = (
     "session_id",
     "user_id",
@@ -92,15 +92,16 @@ USER_SESSION_COLUMNS: tuple[str, ...] = (
 )
 
 
+CONTENT_OF_SESSION: tuple[str, ...] = ("content_id", "genre", "content_type", "series_id")
+
+
 def user_sessions(bucket: Bucket) -> tuple[pd.DataFrame, pd.DataFrame]:
     """(sessions with genre, content_type and series_id; the started ones) of a bucket.
 
     Every user lies in exactly one bucket, so per-user results and distinct-user counts
     of different buckets simply add up. Use as ``bucket.shared(user_sessions)``.
     """
-    s = bucket.rows[list(USER_SESSION_COLUMNS)].merge(
-        bucket.content[["content_id", "genre", "content_type", "series_id"]], on="content_id", how="left"
-    )
+    s = bucket.rows.merge(bucket.content[list(CONTENT_OF_SESSION)], on="content_id", how="left")
     s["watch_ms"] = s["watch_ms"].fillna(0).astype("int64")
     return s, s[s["started"].to_numpy(bool)]
 
@@ -113,12 +114,14 @@ def distinct_players(bucket: Bucket, keys: tuple[str, ...], name: str) -> pd.Dat
 
 
 def players_partial(name: str, keys: tuple[str, ...], measure: str) -> Partial:
-    """The partial ``name``: per ``keys``, ``measure`` = distinct users with a play.
+    """The partial ``name``: per ``keys`` (session columns, or genre/content_type/series_id
+    of the content), ``measure`` = distinct users with a play.
 
     Additive across buckets because a user lives in exactly one bucket.
     """
     compute = functools.partial(distinct_players, keys=keys, name=measure)
-    return Partial(name, SESSIONS, USER_SESSION_COLUMNS, compute, SumPartialsFn(keys, (measure,)))
+    columns = tuple(dict.fromkeys(USER_SESSION_COLUMNS + tuple(k for k in keys if k not in CONTENT_OF_SESSION)))
+    return Partial(name, SESSIONS, columns, compute, SumPartialsFn(keys, (measure,)))
 
 
 # ---------------------------------------------------------------- event buckets

@@ -12,9 +12,9 @@ from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
 from gold_fixtures import D1, D2, ad, frame, session, ts
 
-from beam_pipelines.marts import ads_daily, daily_kpis, registry
+from beam_pipelines.marts import ads_daily, daily_kpis, genre_daily, registry
 from beam_pipelines.marts.frames import SumPartialsFn, sum_partials
-from beam_pipelines.marts.shared import AD_EVENTS, AD_SUMS, PLAYBACK_EVENTS, SESSIONS
+from beam_pipelines.marts.shared import AD_EVENTS, AD_SUMS, PLAYBACK_EVENTS, SESSIONS, players_partial
 from beam_pipelines.marts.spec import Bucket, Finish, Mart, Partial, columns_of, partials_of, with_needs
 from beam_pipelines.marts.transforms import BuildGoldMarts
 from beam_pipelines.schema import GOLD_SCHEMAS, GOLD_TABLES, NULLABLE_KEYS, TABLE_KEYS
@@ -39,14 +39,19 @@ DEVICE_SESSIONS = Partial(
 )
 
 
+# distinct users per a session column the shared per-user partials do not read
+DEVICE_VIEWERS = players_partial("toy_device_viewers", ("event_date", "device_type"), "viewers")
+
+
 def _toy_finish(ctx: Finish) -> pd.DataFrame:
     ads = ctx.mart(ads_daily.MART)  # reads another mart: built once, whoever asks first
-    out = ctx.partial(DEVICE_SESSIONS).copy()
+    out = ctx.partial(DEVICE_SESSIONS).merge(ctx.partial(DEVICE_VIEWERS), on=["event_date", "device_type"], how="left")
+    out["viewers"] = out["viewers"].fillna(0).astype("int64")
     out["impressions"] = int(ads["impressions"].sum())
     return out
 
 
-TOY = Mart("gold_toy_devices", (DEVICE_SESSIONS,), _toy_finish, needs=(ads_daily.MART,))
+TOY = Mart("gold_toy_devices", (DEVICE_SESSIONS, DEVICE_VIEWERS), _toy_finish, needs=(ads_daily.MART,))
 
 
 def test_a_toy_mart_is_built_by_the_same_single_shuffle():
@@ -76,8 +81,8 @@ def test_a_toy_mart_is_built_by_the_same_single_shuffle():
             rows,
             equal_to(
                 [
-                    {"event_date": day1, "device_type": "tv", "sessions": 2, "impressions": 2},
-                    {"event_date": day2, "device_type": "mobile", "sessions": 1, "impressions": 2},
+                    {"event_date": day1, "device_type": "tv", "sessions": 2, "viewers": 2, "impressions": 2},
+                    {"event_date": day2, "device_type": "mobile", "sessions": 1, "viewers": 0, "impressions": 2},
                 ]
             ),
         )
@@ -86,8 +91,10 @@ def test_a_toy_mart_is_built_by_the_same_single_shuffle():
 def test_partials_and_columns_come_from_the_marts_and_their_needs():
     assert [m.table for m in with_needs([TOY])] == ["gold_ads_daily", "gold_toy_devices"]
     partials = partials_of([TOY])
-    assert [p.name for p in partials] == ["ad_sums", "toy_device_sessions"]
-    assert columns_of(partials, SESSIONS) == ("user_id", "device_type", "event_date")  # key first: table order
+    assert [p.name for p in partials] == ["ad_sums", "toy_device_sessions", "toy_device_viewers"]
+    assert columns_of([DEVICE_SESSIONS], SESSIONS) == ("user_id", "device_type", "event_date")  # table order
+    # a distinct-user partial reads its session keys, not content columns such as genre
+    assert "device_type" in DEVICE_VIEWERS.columns and "genre" not in genre_daily.GENRE_VIEWERS.columns
     assert columns_of(partials, AD_EVENTS) == ("event_id", "campaign_id", "placement", "event_type", "event_date", "dt")
     assert columns_of(partials, PLAYBACK_EVENTS) == ("event_id",)
     # daily KPIs read gold_ads_daily, so its ad sums are computed though KPIs do not list them

@@ -90,8 +90,7 @@ USER_SESSION_COLUMNS: tuple[str, ...] = (
     "started",
     "watch_ms",
 )
-
-
+# the content columns joined to each session (its key, then what per-user partials read)
 CONTENT_OF_SESSION: tuple[str, ...] = ("content_id", "genre", "content_type", "series_id")
 
 

@@ -256,6 +256,9 @@ def _run_locked(args, beam_argv: Sequence[str], data_dir: str, run_id: str) -> d
         "args": {"dt": args.dt, "buckets": args.buckets, "max_quarantine_rate": args.max_quarantine_rate},
         "partitions": [{**p, "status": "rejected" if p["rejected"] else "accepted"} for p in summary["partitions"]],
         "tables": committed,
+        # what the sessions rebuilt: full or incremental (why), the event_date partitions
+        # rewritten, how many sessions were affected and committed files read again
+        "sessions": summary["sessions"],
         "release_id": release.release_id,
         "finished_at": dt_.datetime.now(dt_.timezone.utc).isoformat(timespec="milliseconds"),  # metadata
         "timing_s": {"pipeline": round(elapsed, 3), "commit": round(commit_seconds, 3)},

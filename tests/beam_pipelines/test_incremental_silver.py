@@ -87,8 +87,8 @@ def mutate(rng: random.Random, data_dir: Path, dts: list[str], step: int) -> tup
     return what, target
 
 
-def silver(data_dir: Path, *args: str) -> None:
-    silver_pipeline.run(["--data-dir", str(data_dir), *args, *ACCEPT])
+def silver(data_dir: Path, *args: str) -> dict:
+    return silver_pipeline.run(["--data-dir", str(data_dir), *args, *ACCEPT])
 
 
 @pytest.mark.parametrize("seed", [3, 4])
@@ -97,8 +97,10 @@ def test_changed_partitions_rerun_one_by_one_equal_a_full_rebuild(tmp_path, seed
     data_dir = tmp_path / "daily"
     assert generate.main(["--data-dir", str(data_dir), *SCALE]) == 0
     dts = playback_dts(data_dir)
-    for dt in dts:  # the daily runs
-        silver(data_dir, "--dt", dt)
+    for i, dt in enumerate(dts):  # the daily runs: after the first, each one incremental
+        sessions = silver(data_dir, "--dt", dt)["sessions"]
+        if i:
+            assert sessions["mode"] == "incremental", sessions
     gold_pipeline.run(["--data-dir", str(data_dir)])
     steps = []
     for step in range(5):

@@ -402,6 +402,19 @@ AUDIT_SCHEMA = pa.schema(
     + [("run_id", pa.string())]
 )
 
+# The event-id index (SPEC §12): per valid row of a committed event partition, stable
+# 64-bit keys of event_id and session_id (null for ad events) and its event_date; one
+# index file beside each silver data file. What an incremental run reads of the history.
+EVENT_INDEX_SCHEMA = pa.schema(
+    [
+        ("dataset", pa.string()),
+        ("dt", pa.date32()),
+        ("event_key", pa.int64()),
+        ("session_key", pa.int64()),
+        ("event_date", pa.date32()),
+    ]
+)
+
 # A release (SPEC §11): the snapshot of every table of a stage that one complete run
 # left, recorded in one atomic append. ``snapshots`` is JSON {table: snapshot id};
 # gold releases also pin the silver snapshots they were built from (``inputs``).
@@ -460,12 +473,19 @@ TABLE_PARTITIONS: dict[str, tuple[str, ...]] = {
     "silver_sessions": ("event_date",),
     "quarantine": ("dataset", "dt"),
     "audit": ("dataset", "dt"),
+    "event_index": ("dataset", "dt"),
     **{table: ("event_date",) for table in GOLD_TABLES if GOLD_SCHEMAS[table].names[0] == "event_date"},
 }
 # Tables of each Iceberg namespace, with their Arrow schemas (the quarantine and the
 # per-partition audit are silver tables of their own; releases are per namespace).
 NAMESPACE_TABLES: dict[str, dict[str, pa.Schema]] = {
-    "silver": {**SILVER_SCHEMAS, "quarantine": QUARANTINE_SCHEMA, "audit": AUDIT_SCHEMA, "releases": RELEASE_SCHEMA},
+    "silver": {
+        **SILVER_SCHEMAS,
+        "quarantine": QUARANTINE_SCHEMA,
+        "audit": AUDIT_SCHEMA,
+        "event_index": EVENT_INDEX_SCHEMA,
+        "releases": RELEASE_SCHEMA,
+    },
     "gold": {**GOLD_SCHEMAS, "releases": RELEASE_SCHEMA},
 }
 

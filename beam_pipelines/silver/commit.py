@@ -89,7 +89,11 @@ def publish(cat, plan: SilverPlan, summary: dict) -> tuple[tables.Release, list[
         for change in changes
     ]
     log.info("committed %d silver tables (%d files)", len(changes), sum(len(c.files) for c in changes))
-    snapshots = {table: tables.snapshot_id(cat, "silver", table) for table in NAMESPACE_TABLES["silver"] if table != "releases"}
+    snapshots = {
+        table: snapshots_of[table] if table in snapshots_of else tables.snapshot_id(cat, "silver", table)
+        for table in NAMESPACE_TABLES["silver"]
+        if table != "releases"
+    }
     release = tables.record_release(cat, plan.data_dir, "silver", plan.run_id, plan.attempt, snapshots)
     return release, committed
 

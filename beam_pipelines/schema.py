@@ -447,7 +447,6 @@ TABLE_PARTITIONS: dict[str, tuple[str, ...]] = {
     "silver_ad_events": ("dt",),
     "silver_sessions": ("event_date",),
     "quarantine": ("dataset", "dt"),
-    "audit": ("dataset", "dt"),
     **{table: ("event_date",) for table in GOLD_TABLES if GOLD_SCHEMAS[table].names[0] == "event_date"},
 }
 # Tables of each Iceberg namespace, with their Arrow schemas (the quarantine and the

@@ -8,8 +8,8 @@ Every reader and writer of silver and gold goes through this module:
   metastore; further properties come from pyiceberg's own ``PYICEBERG_CATALOG__OTT__*``
   environment variables or ``~/.pyiceberg.yaml``).
 - :func:`commit_table` — one commit per table and run: the partitions the run rebuilt
-  are removed and the Beam-written files added in ONE transaction (``delete`` +
-  ``add_files``), with the run id and row counts in the snapshot summary.
+  are removed and the Beam-written files added in ONE transaction and ONE snapshot (an
+  Iceberg ``overwrite``), with the run id and row counts in the snapshot summary.
 - :func:`record_release` / :func:`current_release` — a stage's release: the snapshot id
   of each of its tables after a complete run, appended to ``<namespace>.releases`` in
   one atomic commit. Readers pin a release, never "whatever the tables hold now".

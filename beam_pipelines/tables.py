@@ -260,8 +260,7 @@ def _commit(table, change: TableChange, properties: dict[str, str]) -> None:
             return
         if metadata.name_mapping() is None:  # as pyiceberg's add_files does: files written without field ids
             tx.set_properties(**{TableProperties.DEFAULT_NAME_MAPPING: metadata.schema().name_mapping.model_dump_json()})
-        update = tx.update_snapshot(snapshot_properties=properties)
-        producer = update.overwrite() if removed else update.fast_append()
+        producer = _overwrite(tx, table, properties) if removed else tx.update_snapshot(snapshot_properties=properties).fast_append()
         with producer:
             if removed:
                 producer.delete_by_predicate(change.replace)  # scopes the conflict check on a retry
@@ -299,6 +298,34 @@ def _transaction(table):
             return self._staged[2]
 
     return _Transaction(table)
+
+
+_PRODUCERS: dict[str, type] = {}
+
+
+def _overwrite(tx, table, properties: dict[str, str]):
+    """pyiceberg's overwrite snapshot producer, except that the manifests of earlier
+    snapshots left with no live file (the deleted-entries manifests of earlier
+    overwrites) are dropped, as a fast append drops them: kept, every commit would read
+    one more of them per earlier commit."""
+    if "overwrite" not in _PRODUCERS:
+        from pyiceberg.table.update.snapshot import _OverwriteFiles
+
+        class _Overwrite(_OverwriteFiles):
+            def _process_manifests(self, manifests):
+                return [
+                    m
+                    for m in super()._process_manifests(manifests)
+                    if m.has_added_files() or m.has_existing_files() or m.added_snapshot_id == self._snapshot_id
+                ]
+
+        _PRODUCERS["overwrite"] = _Overwrite
+    from pyiceberg.table.refs import MAIN_BRANCH
+    from pyiceberg.table.snapshots import Operation
+
+    return _PRODUCERS["overwrite"](
+        operation=Operation.OVERWRITE, transaction=tx, io=table.io, branch=MAIN_BRANCH, snapshot_properties=properties
+    )
 
 
 def _replaces_whole_files(metadata, expression) -> bool:

@@ -185,3 +185,10 @@ def test_one_snapshot_per_commit_replacing_whole_partitions(lake):
     summary = table.current_snapshot().summary
     assert summary.operation.value == "overwrite"
     assert summary["deleted-data-files"] == "1" and summary["added-data-files"] == "1"
+    for run in ("r3", "r4", "r5"):
+        publish(data_dir, cat, run, {"2026-11-02": 5, "2026-11-03": 6})
+    table = cat.load_table("gold.gold_daily_kpis")
+    # the live files' manifest and this commit's deleted entries: earlier deleted-entries
+    # manifests are not carried along (every commit would read them again)
+    assert len(table.current_snapshot().manifests(table.io)) == 2
+    assert attempts_at(cat, tables.current_release(cat, data_dir, "gold")) == {"2026-11-02": 5, "2026-11-03": 6}

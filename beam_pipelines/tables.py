@@ -275,6 +275,10 @@ def _commit(table, change: TableChange, properties: dict[str, str]) -> None:
                     producer.append_data_file(data_file)
 
 
+# pyiceberg classes extended here, defined on first use (pyiceberg is imported lazily)
+_PRODUCERS: dict[str, type] = {}
+
+
 def _transaction(table):
     """``table.transaction()``, except that the staged metadata is built once per change
     of the transaction instead of on every read of ``Transaction.table_metadata``.
@@ -284,23 +288,22 @@ def _transaction(table):
     most of a small commit's time. The metadata models are frozen, so sharing one copy
     until the next staged update (or refresh) changes nothing else.
     """
-    from pyiceberg.table import Transaction
-    from pyiceberg.table.update import update_table_metadata
+    if "transaction" not in _PRODUCERS:
+        from pyiceberg.table import Transaction
+        from pyiceberg.table.update import update_table_metadata
 
-    class _Transaction(Transaction):
-        _staged: tuple | None = None
+        class _Transaction(Transaction):
+            _staged: tuple | None = None
 
-        @property
-        def table_metadata(self):
-            base, updates = self._table.metadata, self._updates
-            if self._staged is None or self._staged[0] is not base or self._staged[1] is not updates:
-                self._staged = (base, updates, update_table_metadata(base, updates))
-            return self._staged[2]
+            @property
+            def table_metadata(self):
+                base, updates = self._table.metadata, self._updates
+                if self._staged is None or self._staged[0] is not base or self._staged[1] is not updates:
+                    self._staged = (base, updates, update_table_metadata(base, updates))
+                return self._staged[2]
 
-    return _Transaction(table)
-
-
-_PRODUCERS: dict[str, type] = {}
+        _PRODUCERS["transaction"] = _Transaction
+    return _PRODUCERS["transaction"](table)
 
 
 def _overwrite(tx, table, properties: dict[str, str]):

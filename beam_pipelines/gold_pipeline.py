@@ -42,7 +42,9 @@ from apache_beam.options.pipeline_options import StandardOptions, TestOptions
 from beam_pipelines import catalog, fileio, run_lock, tables
 from beam_pipelines.cli_args import gold_parser as build_parser
 from beam_pipelines.cli_support import OttError, configure_logging
-from beam_pipelines.marts import logic
+from beam_pipelines.marts import registry
+from beam_pipelines.marts.shared import DIMENSIONS, KINDS
+from beam_pipelines.marts.spec import columns_of, partials_of
 from beam_pipelines.marts.transforms import (
     DEFAULT_BUCKETS,
     METRICS_NAMESPACE,
@@ -53,7 +55,7 @@ from beam_pipelines.marts.transforms import (
 )
 from beam_pipelines.marts.publish import SilverInputs, export_release, exported_release, publish, silver_inputs
 from beam_pipelines.options import check_service_names, make_pipeline, parse_stage_args, pipeline_options
-from beam_pipelines.schema import GOLD_TABLES, TABLE_KEYS
+from beam_pipelines.schema import TABLE_KEYS
 
 log = logging.getLogger("ott.gold")
 
@@ -70,33 +72,26 @@ def build(pipeline: beam.Pipeline, data_dir: str, attempt: str, inputs: SilverIn
     """
     files = inputs.files if inputs else {}
 
-    # one Reshuffle + read step for the three event tables, one for the dimensions:
+    # one Reshuffle + read step for the event tables, one for the dimensions:
     # each extra transform costs the runner more than reading these tables
+    partials = partials_of(registry.MARTS)
     events = pipeline | "ReadSilverEvents" >> ReadSilverTables(
         {
-            name: (files.get(table, []), columns, f"{table}_rows_read")
-            for name, table, columns in (
-                ("sessions", "silver_sessions", logic.SESSION_COLUMNS),
-                ("ad_events", "silver_ad_events", logic.AD_COLUMNS),
-                ("playback_events", "silver_playback_events", logic.PLAYBACK_COLUMNS),
-            )
+            kind.name: (files.get(kind.table, []), columns_of(partials, kind), f"{kind.table}_rows_read")
+            for kind in KINDS
         }
     )
     dimensions = pipeline | "ReadSilverDimensions" >> ReadDimensions(
         {
             name: (files.get(table, []), columns, TABLE_KEYS[table], f"{table}_rows_read")
-            for name, table, columns in (
-                ("users", "silver_users", logic.USER_COLUMNS),
-                ("content", "silver_content", logic.CONTENT_COLUMNS),
-                ("campaigns", "silver_campaigns", logic.CAMPAIGN_COLUMNS),
-            )
+            for name, (table, columns) in DIMENSIONS.items()
         }
     )
     audits = pipeline | "SilverAudits" >> beam.Create(inputs.audits if inputs else [])
-    marts = {**events, **dimensions, "audits": audits} | "BuildGoldMarts" >> BuildGoldMarts(buckets)
+    marts = {**events, **dimensions, "audits": audits} | "BuildGoldMarts" >> BuildGoldMarts(buckets, registry.MARTS)
     return {
         table: marts[table] | f"Write{table.title().replace('_', '')}" >> WriteGoldTable(data_dir, table, attempt)
-        for table in GOLD_TABLES
+        for table in (m.table for m in registry.MARTS)
     }
 
 

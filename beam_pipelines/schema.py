@@ -402,6 +402,19 @@ AUDIT_SCHEMA = pa.schema(
     + [("run_id", pa.string())]
 )
 
+# The event-id index (SPEC §12): per valid row of a committed event partition, stable
+# 64-bit keys of event_id and session_id (null for ad events) and its event_date; one
+# index file beside each silver data file. What an incremental run reads of the history.
+EVENT_INDEX_SCHEMA = pa.schema(
+    [
+        ("dataset", pa.string()),
+        ("dt", pa.date32()),
+        ("event_key", pa.int64()),
+        ("session_key", pa.int64()),
+        ("event_date", pa.date32()),
+    ]
+)
+
 # A release (SPEC §11): the snapshot of every table of a stage that one complete run
 # left, recorded in one atomic append. ``snapshots`` is JSON {table: snapshot id};
 # gold releases also pin the silver snapshots they were built from (``inputs``).
@@ -440,6 +453,18 @@ TABLE_KEYS: dict[str, tuple[str, ...]] = {
 GOLD_TABLES: tuple[str, ...] = tuple(GOLD_SCHEMAS)
 SILVER_TABLES: tuple[str, ...] = tuple(SILVER_SCHEMAS)
 
+# The warehouse (SPEC §7), also loaded to BigQuery, in load order: the dimensions, the
+# sessions, then every gold mart. Its DDL and the generic SQL data tests (unique grain,
+# not-null keys) are generated from these tables' schemas and TABLE_KEYS.
+WAREHOUSE_TABLES: tuple[str, ...] = ("silver_users", "silver_content", "silver_campaigns", "silver_sessions") + GOLD_TABLES
+# Grain columns the contract allows to be null: the unfilled-request row of
+# gold_ads_daily, and gold_data_quality's dimension rows whose dt is "empty" (a writer
+# may spell that "" or null).
+NULLABLE_KEYS: dict[str, tuple[str, ...]] = {
+    "gold_ads_daily": ("campaign_id",),
+    "gold_data_quality": ("dt",),
+}
+
 # Iceberg identity partitions of each table (SPEC §11); a table not listed is unpartitioned.
 # Every data file a stage writes holds exactly one value of each partition column.
 TABLE_PARTITIONS: dict[str, tuple[str, ...]] = {
@@ -447,12 +472,19 @@ TABLE_PARTITIONS: dict[str, tuple[str, ...]] = {
     "silver_ad_events": ("dt",),
     "silver_sessions": ("event_date",),
     "quarantine": ("dataset", "dt"),
+    "event_index": ("dataset", "dt"),
     **{table: ("event_date",) for table in GOLD_TABLES if GOLD_SCHEMAS[table].names[0] == "event_date"},
 }
 # Tables of each Iceberg namespace, with their Arrow schemas (the quarantine and the
 # per-partition audit are silver tables of their own; releases are per namespace).
 NAMESPACE_TABLES: dict[str, dict[str, pa.Schema]] = {
-    "silver": {**SILVER_SCHEMAS, "quarantine": QUARANTINE_SCHEMA, "audit": AUDIT_SCHEMA, "releases": RELEASE_SCHEMA},
+    "silver": {
+        **SILVER_SCHEMAS,
+        "quarantine": QUARANTINE_SCHEMA,
+        "audit": AUDIT_SCHEMA,
+        "event_index": EVENT_INDEX_SCHEMA,
+        "releases": RELEASE_SCHEMA,
+    },
     "gold": {**GOLD_SCHEMAS, "releases": RELEASE_SCHEMA},
 }
 

@@ -73,14 +73,18 @@ from beam_pipelines.silver.transforms import (
     DataFile,
     DedupeDims,
     DedupeEvents,
+    FreshKeys,
     ReadBronzeFiles,
+    ReadKeptPlayback,
+    ReadKeptSessions,
     RejectPartitions,
+    ResolveScope,
     BuildSessions,
     ValidateRows,
     WriteDataFiles,
     WriteRunSummary,
-    kept_name,
 )
+from beam_pipelines.silver.index import index_rows
 from beam_pipelines.validate import ValidatedBatch
 
 log = logging.getLogger("ott.silver")
@@ -120,19 +124,20 @@ def build_pipeline(pipeline: beam.Pipeline, plan: SilverPlan) -> None:
         | "ValidateEvents" >> ValidateRows(dim_keys)
     )
     rejected = beam.pvalue.AsList(events | "RejectPartitions" >> RejectPartitions(plan.max_quarantine_rate))
-    kept_playback = None
-    if plan.kept_playback_files:
-        kept_playback = (
-            pipeline
-            | "ListKeptSilver" >> beam.Create(list(plan.kept_playback_files))
-            | "ReadKeptSilver" >> beam.MapTuple(lambda dt, path: (kept_name(dt, path), fileio.read_parquet(path)))
-        )
-    replaced: dict[str, list[str]] = {}
-    for dt, path in plan.replaced_playback_files:
-        replaced.setdefault(dt, []).append(path)
+    # What sessions rebuild (silver.index): from the committed event index and the keys of
+    # the rows read — skipped when the plan already knows the rebuild is full.
+    fresh = None
+    if plan.sessions_content is not None and plan.committed_playback:
+        fresh = beam.pvalue.AsSingleton(events | "FreshKeys" >> FreshKeys())
+    scopes = pipeline | "SessionScope" >> ResolveScope(plan, fresh, rejected, content)
+    scope = beam.pvalue.AsSingleton(scopes)
+    kept_playback = scopes | "ReadKeptSilver" >> ReadKeptPlayback(scope) if plan.committed_playback else None
     shuffle_dir = catalog.lake_scratch_dir(data_dir, attempt) + "/_shuffle"
-    deduped = events | "DedupeEvents" >> DedupeEvents(buckets, shuffle_dir, rejected, kept_playback, replaced)
-    sessions = deduped.for_sessions | "BuildSessions" >> BuildSessions(buckets, content, shuffle_dir)
+    kept_sessions = (
+        scopes | "ReadKeptSessions" >> ReadKeptSessions(scope, buckets, shuffle_dir) if plan.session_files else None
+    )
+    deduped = events | "DedupeEvents" >> DedupeEvents(buckets, shuffle_dir, rejected, kept_playback)
+    sessions = deduped.for_sessions | "BuildSessions" >> BuildSessions(buckets, content, shuffle_dir, scope, kept_sessions)
 
     # Tables are written where they are made (fused into their stage); only the small
     # file records are flattened — the FnApiRunner materialises every input of a Flatten.
@@ -144,10 +149,14 @@ def build_pipeline(pipeline: beam.Pipeline, plan: SilverPlan) -> None:
     ).with_output_types(Tuple[DataFile, pa.Table])
     dim_quarantine = dims | "DimQuarantineFiles" >> beam.FlatMap(_quarantine_file)
     event_quarantine = events | "QuarantineFiles" >> beam.FlatMap(_quarantine_file)
+    index_files = deduped.partitions | "IndexFiles" >> beam.Map(
+        lambda p: (DataFile("event_index", {"dataset": p[0], "dt": p[1]}, f"part-{p[2]:05d}.parquet"), index_rows(p[3], p[0]))
+    )
     session_files = sessions | "SessionFiles" >> beam.FlatMap(lambda bt: _session_files(*bt))
     written = (
         silver_dims | "WriteDimFiles" >> WriteDataFiles(data_dir, attempt),
         silver_events | "WritePartitionFiles" >> WriteDataFiles(data_dir, attempt),
+        index_files | "WriteIndexFiles" >> WriteDataFiles(data_dir, attempt),
         dim_quarantine | "WriteDimQuarantine" >> WriteDataFiles(data_dir, attempt),
         event_quarantine | "WriteQuarantine" >> WriteDataFiles(data_dir, attempt),
         session_files | "WriteSessionFiles" >> WriteDataFiles(data_dir, attempt),
@@ -159,7 +168,7 @@ def build_pipeline(pipeline: beam.Pipeline, plan: SilverPlan) -> None:
         deduped.counts,
     ) | "AllCounts" >> beam.Flatten()
     audits = counts | "CheckPartitions" >> CheckPartitions(plan.partitions, plan.max_quarantine_rate)
-    (audits, written) | "WriteRunSummary" >> WriteRunSummary(summary_path(plan))
+    (audits, written, scopes) | "WriteRunSummary" >> WriteRunSummary(summary_path(plan))
 
 
 def _quarantine_file(v: ValidatedBatch) -> Iterator[tuple[DataFile, pa.Table]]:
@@ -219,11 +228,11 @@ def _run_locked(args, beam_argv: Sequence[str], data_dir: str, run_id: str) -> d
     attempt = tables.new_attempt(run_id)
     plan = plan_run(cat, data_dir, args.dt, run_id, attempt, args.buckets, args.max_quarantine_rate)
     log.info(
-        "planned in %.1f s: %d event files, %d partitions, %d kept playback files",
+        "planned in %.1f s: %d event files, %d partitions; %d playback partitions committed",
         time.perf_counter() - t0,
         len(plan.event_files),
         len(plan.partitions),
-        len(plan.kept_playback_files),
+        len(plan.committed_playback),
     )
     tables.begin_attempt(data_dir, "silver", run_id, attempt)
     try:
@@ -247,6 +256,9 @@ def _run_locked(args, beam_argv: Sequence[str], data_dir: str, run_id: str) -> d
         "args": {"dt": args.dt, "buckets": args.buckets, "max_quarantine_rate": args.max_quarantine_rate},
         "partitions": [{**p, "status": "rejected" if p["rejected"] else "accepted"} for p in summary["partitions"]],
         "tables": committed,
+        # what the sessions rebuilt: full or incremental (why), the event_date partitions
+        # rewritten, how many sessions were affected and committed files read again
+        "sessions": summary["sessions"],
         "release_id": release.release_id,
         "finished_at": dt_.datetime.now(dt_.timezone.utc).isoformat(timespec="milliseconds"),  # metadata
         "timing_s": {"pipeline": round(elapsed, 3), "commit": round(commit_seconds, 3)},

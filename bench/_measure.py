@@ -2,6 +2,7 @@
 
     python bench/_measure.py beam   DATA_DIR [beam flags…]
     python bench/_measure.py duckdb DATA_DIR OUT_DIR
+    python bench/_measure.py daily  DATA_DIR DT [beam flags…]   # ott silver --dt DT, then ott gold
 
 Fresh processes keep the two sides from sharing caches and let ``ru_maxrss`` measure
 each side's own peak resident memory (children: Beam's multi-processing workers).
@@ -26,14 +27,15 @@ def _peak_mib() -> tuple[float, float]:
     return self_kib / 1024, child_kib / 1024
 
 
-def run_beam(data_dir: str, beam_argv: list[str]) -> dict:
+def run_beam(data_dir: str, beam_argv: list[str], dt: str | None = None) -> dict:
+    """ott silver (every dt, or ``--dt dt``: a daily run) then ott gold, timed apart."""
     from beam_pipelines import gold_pipeline, silver_pipeline
 
     logging.disable(logging.INFO)
     stages, commits = {}, {}
     for name, module, own in (
         # the generated spill-over days are tiny: the benchmark measures speed, not expectations
-        ("silver", silver_pipeline, ["--max-quarantine-rate", "1"]),
+        ("silver", silver_pipeline, ["--max-quarantine-rate", "1", *(["--dt", dt] if dt else [])]),
         ("gold", gold_pipeline, []),
     ):
         t0 = time.perf_counter()
@@ -64,7 +66,12 @@ def run_duckdb(data_dir: str, out_dir: str) -> dict:
 def main() -> None:
     side, data_dir, *rest = sys.argv[1:]
     t0 = time.perf_counter()
-    result = run_beam(data_dir, rest) if side == "beam" else run_duckdb(data_dir, rest[0])
+    if side == "beam":
+        result = run_beam(data_dir, rest)
+    elif side == "daily":
+        result = run_beam(data_dir, rest[1:], dt=rest[0])
+    else:
+        result = run_duckdb(data_dir, rest[0])
     # the work itself (stages); interpreter start-up and imports are reported apart
     result["process_seconds"] = time.perf_counter() - t0
     result["seconds"] = sum(result["stages"].values())

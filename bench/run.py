@@ -4,6 +4,7 @@
     .venv/bin/python bench/run.py --events 10000000    # 10M events
     .venv/bin/python bench/run.py --events 1000000 --runs 3 \\
         -- --direct_running_mode=multi_processing --direct_num_workers=2   # Beam flags after --
+    .venv/bin/python bench/run.py --incremental        # one new day on 3 vs 30 days (bench/incremental.py)
 
 What it does, on one machine, in one session:
 1. generates bronze once (timed: generator events/s);
@@ -159,7 +160,20 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--work-dir", default=None, help="scratch folder (default: /tmp/ott-bench-<scale>)")
     p.add_argument("--end-to-end", action="store_true", help="also time `ott run` at this scale")
     p.add_argument("--out", default=None, help="result JSON (default: bench/results/<scale>.json)")
+    p.add_argument(
+        "--incremental", action="store_true",
+        help="instead: time one daily run (ott silver --dt + ott gold) on top of --history days (bench/incremental.py)",
+    )  # fmt: skip
+    p.add_argument("--history", default="3,30", help="with --incremental: history lengths in days (default: %(default)s)")
+    p.add_argument(
+        "--events-per-day", type=int, default=1_000_000, help="with --incremental: daily volume (default: %(default)s)"
+    )
     args = p.parse_args(argv)
+    if args.incremental:
+        sys.path.insert(0, str(ROOT / "bench"))
+        import incremental
+
+        return incremental.run(args, measure, beam_flags)
     scale = scale_name(args.events)
     users = args.users or max(100, args.events // 100)
     work = Path(args.work_dir or f"/tmp/ott-bench-{scale}")

@@ -8,8 +8,10 @@ Every ``sql/analytics/<name>.sql`` is one BigQuery Standard SQL statement. At ru
 is translated to SQLite with ``sqlglot.transpile(sql, read="bigquery", write="sqlite")``
 and materialised as the warehouse table ``analytics_<name>`` (dropped and re-created, all
 in one transaction, so a failing query leaves the previous analytics in place).
-Then every ``sql/tests/<name>.sql`` — a query that must return zero rows — runs against
-the warehouse; if any returns rows the command fails with one line naming them.
+Then the data tests — queries that must return zero rows — run against the warehouse: the
+generic ones generated for every warehouse table from the contract (unique grain, not-null
+keys: :func:`generic_data_tests`) and every ``sql/tests/<name>.sql``; if any returns rows
+the command fails with one line naming them.
 
 The SQL references tables unqualified (``gold_daily_kpis``). On BigQuery the same files
 run unchanged with a default dataset, e.g.
@@ -30,6 +32,7 @@ import sqlglot.errors
 
 from beam_pipelines import run_lock
 from beam_pipelines.cli_support import OttArgumentParser, OttError, add_data_dir, configure_logging
+from beam_pipelines.schema import NULLABLE_KEYS, TABLE_KEYS, WAREHOUSE_TABLES
 from scripts.sql_dir import sql_dir
 from scripts.warehouse_copy import local_warehouse
 
@@ -98,6 +101,78 @@ def materialise(conn: sqlite3.Connection, queries: Sequence[SqlFile]) -> dict[st
     return counts
 
 
+# ------------------------------------------------------------------ generic data tests
+
+GENERIC_TESTS_SOURCE = Path("<generated from beam_pipelines.schema>")
+
+
+def _grain_key(keys: Sequence[str]) -> str:
+    """The grain of a row as one text, for the failure sample ('a|b'; null → '')."""
+    parts = [f"coalesce(cast({key} as string), '')" for key in keys]
+    return parts[0] if len(parts) == 1 else "concat(" + ", '|', ".join(parts) + ")"
+
+
+def _generic_test(name: str, rule: str, grain: str, cte: str, selects: list[str], final: str) -> SqlFile:
+    union = "\n    union all\n".join(selects)
+    sql = f"""-- Data test, generated for every warehouse table (scripts/analytics.py): {rule};
+-- must return 0 rows.
+-- Grain of the result: {grain}.
+with
+
+{cte} as (
+{union}
+),
+
+final as (
+    {final}
+)
+
+select * from final
+"""
+    return SqlFile(name, GENERIC_TESTS_SOURCE / f"{name}.sql", sql, to_sqlite(sql, name))
+
+
+def generic_data_tests(tables: Sequence[str] = WAREHOUSE_TABLES) -> list[SqlFile]:
+    """The generic zero-row data tests of ``tables``, generated from the contract (dbt's
+    ``unique`` and ``not_null``): ``assert_unique_grain`` (no two rows share their
+    ``TABLE_KEYS`` value) and ``assert_not_null_keys`` (no grain column is null, except
+    the contract's ``NULLABLE_KEYS``). A new gold mart is covered by its registry line."""
+    unique = [
+        f"    select '{t}' as table_name, {_grain_key(TABLE_KEYS[t])} as grain_key, count(*) as copies\n"
+        f"    from {t} group by {', '.join(TABLE_KEYS[t])} having count(*) > 1"
+        for t in tables
+    ]
+    not_null = []
+    for t in tables:
+        keys = [k for k in TABLE_KEYS[t] if k not in NULLABLE_KEYS.get(t, ())]
+        if keys:
+            nulls = " or ".join(f"{k} is null" for k in keys)
+            not_null.append(f"    select '{t}' as table_name, countif({nulls}) as null_key_rows from {t}")
+    return [
+        _generic_test(
+            "assert_unique_grain",
+            "every table is unique on its grain (TABLE_KEYS)",
+            "one row per duplicated key value (table_name, grain_key)",
+            "duplicates",
+            unique,
+            "select * from duplicates",
+        ),
+        _generic_test(
+            "assert_not_null_keys",
+            "grain columns are never null (the contract's NULLABLE_KEYS excepted)",
+            "one row per table with null-key rows",
+            "null_keys",
+            not_null,
+            "select * from null_keys\n    where null_key_rows > 0",
+        ),
+    ]
+
+
+def load_data_tests(folder: Path) -> list[SqlFile]:
+    """Every data test: the generic ones (:func:`generic_data_tests`), then ``folder/*.sql``."""
+    return generic_data_tests() + load_sql_files(folder)
+
+
 @dataclass(frozen=True)
 class DataTestResult:
     name: str
@@ -147,7 +222,7 @@ def materialise_and_test(db_path: str, queries, tests) -> tuple[dict[str, int], 
 def run_analytics(data_dir: str, sql_dir: Path = SQL_DIR) -> tuple[dict[str, int], list[DataTestResult]]:
     """Materialise the analytics, then run the data tests (raises OttError if any fails)."""
     queries = load_sql_files(sql_dir / "analytics")
-    tests = load_sql_files(sql_dir / "tests")
+    tests = load_data_tests(sql_dir / "tests")
     with local_warehouse(data_dir, "update") as db_path:  # gs://: a local copy, uploaded after
         counts, results = materialise_and_test(db_path, queries, tests)
         message = failure_message(results)

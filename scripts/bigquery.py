@@ -52,14 +52,13 @@ from pathlib import Path
 import pyarrow as pa
 
 from beam_pipelines.cli_support import OttArgumentParser, OttError, add_catalog_uri, add_data_dir, configure_logging
-from beam_pipelines.schema import GOLD_SCHEMAS, GOLD_TABLES, SILVER_SCHEMAS, TABLE_KEYS, TABLE_PARTITIONS
+from beam_pipelines.schema import GOLD_SCHEMAS, SILVER_SCHEMAS, TABLE_KEYS, TABLE_PARTITIONS, WAREHOUSE_TABLES
 from scripts.sql_dir import sql_dir
 
 log = logging.getLogger("ott.bigquery")
 
-# What the analytic SQL reads: the warehouse tables (scripts/warehouse.py, same order).
-DIMENSION_TABLES: tuple[str, ...] = ("silver_users", "silver_content", "silver_campaigns")
-BIGQUERY_TABLES: tuple[str, ...] = DIMENSION_TABLES + ("silver_sessions",) + GOLD_TABLES
+# What the analytic SQL reads: the warehouse tables.
+BIGQUERY_TABLES: tuple[str, ...] = WAREHOUSE_TABLES
 RELEASE_TABLE = "_ott_release"
 ANALYTICS_PREFIX = "analytics_"
 DEFAULT_DATASET = "ott_analytics"

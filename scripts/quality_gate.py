@@ -180,18 +180,19 @@ def enforce_quality_gate(
 
 
 def enforce_gold_data_tests(data_dir: str, sql_dir: str | None = None) -> int:
-    """Run ``sql/tests/*.sql`` on a scratch warehouse (+ analytics) built from the current gold.
+    """Run the data tests (generic ones and ``sql/tests/*.sql``) on a scratch warehouse
+    (+ analytics) built from the current gold.
 
     Raises :class:`QualityGateError` naming every test that returned rows; returns the
     number of tests that passed. The scratch database lives in a temporary folder and is
     deleted afterwards, so the published warehouse is untouched either way.
     """
     # pandas/SQLAlchemy/sqlglot are heavy: import them only when this gate runs.
-    from scripts.analytics import SQL_DIR, failure_message, load_sql_files, materialise_and_test
+    from scripts.analytics import SQL_DIR, failure_message, load_data_tests, load_sql_files, materialise_and_test
     from scripts.warehouse import build_warehouse
 
     root = Path(sql_dir) if sql_dir else SQL_DIR
-    queries, tests = load_sql_files(root / "analytics"), load_sql_files(root / "tests")
+    queries, tests = load_sql_files(root / "analytics"), load_data_tests(root / "tests")
     if not tests:
         raise QualityGateError("no SQL data tests found; refusing to pass an empty gate")
     with tempfile.TemporaryDirectory(prefix="ott-gold-tests-") as scratch:

@@ -61,15 +61,11 @@ import sqlalchemy as sa
 from beam_pipelines import catalog, fileio, run_lock
 from beam_pipelines.cli_args import warehouse_parser as build_parser
 from beam_pipelines.cli_support import OttError, configure_logging
-from beam_pipelines.schema import GOLD_SCHEMAS, GOLD_TABLES, SILVER_SCHEMAS, TABLE_KEYS
+from beam_pipelines.schema import GOLD_SCHEMAS, NULLABLE_KEYS, SILVER_SCHEMAS, TABLE_KEYS, WAREHOUSE_TABLES
 from scripts.warehouse_copy import local_warehouse
 
 log = logging.getLogger("ott.warehouse")
 
-DIMENSION_TABLES: tuple[str, ...] = ("silver_users", "silver_content", "silver_campaigns")
-SESSIONS_TABLE = "silver_sessions"
-# Load order: dimensions, sessions, then the gold marts.
-WAREHOUSE_TABLES: tuple[str, ...] = DIMENSION_TABLES + (SESSIONS_TABLE,) + GOLD_TABLES
 
 
 class UtcTimestamp(sa.types.TypeDecorator):
@@ -119,14 +115,6 @@ INDEXES: dict[str, tuple[tuple[str, ...], ...]] = {
     "gold_ads_daily": (("placement",), ("campaign_id",)),
     "gold_campaign_pacing": (("status",),),
 }
-# Grain columns the contract allows to be null: the unfilled-request row of
-# gold_ads_daily, and gold_data_quality's dimension rows whose dt is "empty" (a writer
-# may spell that "" or null; both load). Their grain is enforced by a unique index on
-# coalesce(column, '') because SQLite treats NULLs in a primary key as distinct.
-NULLABLE_KEYS: dict[str, tuple[str, ...]] = {
-    "gold_ads_daily": ("campaign_id",),
-    "gold_data_quality": ("dt",),
-}
 
 
 def arrow_schema(table: str) -> pa.Schema:
@@ -156,6 +144,7 @@ def build_metadata() -> sa.MetaData:
         for cols in INDEXES.get(name, ()):
             sa.Index(f"ix_{name}_{'_'.join(cols)}", *(table.c[c] for c in cols))
         if name in NULLABLE_KEYS:
+            # SQLite treats NULLs in a primary key as distinct: the grain is enforced here
             grain = [sa.func.coalesce(table.c[k], "") if k in NULLABLE_KEYS[name] else table.c[k] for k in keys]
             sa.Index(f"ux_{name}_grain", *grain, unique=True)
     return metadata

@@ -23,7 +23,7 @@ import pyarrow as pa
 
 from beam_pipelines import catalog, fileio, tables
 from beam_pipelines.cli_support import OttError
-from beam_pipelines.marts import logic
+from beam_pipelines.marts.data_quality import audit_row
 from beam_pipelines.marts.frames import jsonl_bytes
 from beam_pipelines.schema import GOLD_SCHEMAS, GOLD_TABLES
 
@@ -54,7 +54,7 @@ def silver_inputs(cat, data_dir: str) -> SilverInputs:
         raise OttError(f"silver table missing: no silver release in {data_dir} (run `ott silver --data-dir {data_dir}` first)")
     files = {t: tables.data_files(cat, "silver", t, release.snapshots.get(t)) for t in SILVER_INPUTS}
     audit = tables.read_table(cat, "silver", "audit", release.snapshots.get("audit")).to_pylist()
-    rows = [logic.audit_row(r["dataset"], r["dt"], r) for r in sorted(audit, key=lambda r: (r["dataset"], r["dt"]))]
+    rows = [audit_row(r["dataset"], r["dt"], r) for r in sorted(audit, key=lambda r: (r["dataset"], r["dt"]))]
     return SilverInputs(release, files, rows)
 
 

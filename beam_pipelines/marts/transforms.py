@@ -1,4 +1,4 @@
-"""Composite PTransforms of the gold stage: wiring only, the logic lives in ``logic``.
+"""Composite PTransforms of the gold stage: wiring only, the logic lives in the mart modules.
 
 Element shapes (frames use the encoding of :mod:`beam_pipelines.marts.frames`):
 
@@ -14,9 +14,11 @@ Element shapes (frames use the encoding of :mod:`beam_pipelines.marts.frames`):
 The graph is kept small on purpose (the runner pays per transform and per stage):
 sessions (by user_id), ad and playback events (by event_id) are split into stable hash
 buckets and meet in ONE ``GroupByKey``; each bucket becomes a dict of small frames —
-additive partials, per-user rows, QoE values, cross-partition duplicate counts — and
-ONE lifted ``CombineGlobally`` (:class:`MergeFramesFn`) merges them; one step then
-builds all nine marts from the merged frames and the dimensions (side inputs).
+the partials the registered marts declare (additive sums, per-user rows, QoE values,
+cross-partition duplicate counts) — and ONE lifted ``CombineGlobally``
+(:class:`MergeFramesFn`) merges them, each by its partial's ``merge``; one step then
+calls every mart's ``finish`` on the merged frames and the dimensions (side inputs).
+Which marts, partials and columns: :mod:`beam_pipelines.marts.registry`.
 """
 
 from __future__ import annotations
@@ -32,21 +34,15 @@ from apache_beam.metrics import Metrics
 from apache_beam.pvalue import AsList, AsSingleton, TaggedOutput
 
 from beam_pipelines import catalog, fileio
-from beam_pipelines.marts import logic
-from beam_pipelines.schema import GOLD_TABLES, TABLE_PARTITIONS
-from beam_pipelines.marts.frames import (
-    ConcatFramesFn,
-    SumPartialsFn,
-    parquet_bytes,
-    read_parquet_frames,
-    split_by_bucket,
-    to_gold_table,
-)
+from beam_pipelines.marts import registry
+from beam_pipelines.marts.frames import ConcatFramesFn, parquet_bytes, read_parquet_frames, split_by_bucket, to_gold_table
+from beam_pipelines.marts.shared import KINDS
+from beam_pipelines.marts.spec import METRICS_NAMESPACE, Bucket, Finish, Mart, Partial, columns_of, partials_of
+from beam_pipelines.schema import TABLE_PARTITIONS
 
 # Hash buckets of the per-user / per-event_id steps: enough to keep a few workers busy;
 # raise it on Dataflow (each bucket is one pandas job, so very many small ones cost overhead).
 DEFAULT_BUCKETS = 4
-METRICS_NAMESPACE = "ott.gold"
 
 # ------------------------------------------------------------------ reading
 
@@ -130,70 +126,15 @@ class ReadDimensions(beam.PTransform):
 #
 # Sessions (by user_id), ad events and playback events (by event_id) are split into
 # stable hash buckets, tagged with their kind and grouped by ONE GroupByKey; each
-# bucket is reduced to a dict of small frames (additive partials, per-user rows, QoE
-# values) and ONE lifted CombineGlobally merges those dicts. A few big stages instead
-# of dozens of small ones: the per-transform and per-stage costs of the runner were
-# most of the stage's time at 1M events.
-
-SESSIONS, AD_EVENTS, PLAYBACK_EVENTS = "sessions", "ad_events", "playback_events"
-
-QOE_VALUE_COLUMNS: dict[str, str] = {
-    "event_date": "int64",
-    "device_type": "str",
-    "startup_ms": "float64",
-    "avg_bitrate_kbps": "float64",
-}
+# bucket is reduced to a dict of the registered marts' partials and ONE lifted
+# CombineGlobally merges those dicts. A few big stages instead of dozens of small ones:
+# the per-transform and per-stage costs of the runner were most of the stage's time at
+# 1M events.
 
 
 def _tag_buckets(frame: pd.DataFrame, kind: str, columns: tuple[str, ...], key: str, buckets: int):
     for number, part in split_by_bucket(frame[list(columns)], key, buckets):
         yield (kind, number), part
-
-
-class _QoeValuesFn(beam.CombineFn):
-    """QoE value rows → the per-(event_date, device_type) statistics frame (nearest-rank
-    percentiles over sorted startup values, bitrate sums over sorted values)."""
-
-    def create_accumulator(self):
-        return []
-
-    def add_input(self, accumulator, element):
-        accumulator.append(element)
-        return accumulator
-
-    def merge_accumulators(self, accumulators):
-        return [f for acc in accumulators for f in acc]
-
-    def compact(self, accumulator):
-        frames = [f for f in accumulator if len(f)]
-        return [pd.concat(frames, ignore_index=True)] if len(frames) > 1 else frames
-
-    def extract_output(self, accumulator) -> pd.DataFrame:
-        frames = [f for f in accumulator if len(f)]
-        stats = []
-        if frames:
-            values = pd.concat(frames, ignore_index=True)
-            for (day, device), group in values.groupby(["event_date", "device_type"], sort=True):
-                startup = np.sort(group["startup_ms"].dropna().to_numpy("int64"))
-                bitrate = np.sort(group["avg_bitrate_kbps"].dropna().to_numpy("float64"))
-                stats.append(logic.qoe_value_stats((int(day), str(device)), (startup, bitrate)))
-        return ConcatFramesFn(logic.QOE_STAT_COLUMNS, logic.QOE_KEYS).extract_output(stats)
-
-
-def _bucket_combiners() -> dict[str, beam.CombineFn]:
-    """Every frame a bucket emits → the CombineFn that merges it across buckets."""
-    combiners: dict[str, beam.CombineFn] = {
-        "content_sums": SumPartialsFn(logic.CONTENT_KEYS, logic.CONTENT_MEASURES),
-        "qoe_sums": SumPartialsFn(logic.QOE_KEYS, logic.QOE_MEASURES),
-        "qoe_stats": _QoeValuesFn(),
-        "engagement": ConcatFramesFn(logic.ENGAGEMENT_COLUMNS, ["user_id"]),
-        "ad_sums": SumPartialsFn(logic.AD_KEYS, logic.AD_MEASURES),
-        "ad_cross": SumPartialsFn(logic.CROSS_KEYS, logic.CROSS_MEASURES),
-        "playback_cross": SumPartialsFn(logic.CROSS_KEYS, logic.CROSS_MEASURES),
-    }
-    for name, (keys, measures) in logic.USER_BUCKET_PARTIALS.items():
-        combiners[name] = SumPartialsFn(keys, measures)
-    return combiners
 
 
 class MergeFramesFn(beam.CombineFn):
@@ -223,104 +164,72 @@ class MergeFramesFn(beam.CombineFn):
         return {name: fn.extract_output(accumulator[name]) for name, fn in self._combiners.items()}
 
 
-def _qoe_value_rows(sessions: pd.DataFrame) -> pd.DataFrame:
-    plays = sessions[sessions["started"].to_numpy(bool)]
-    return plays[list(QOE_VALUE_COLUMNS)]
-
-
 class _SummariseBucketFn(beam.DoFn):
-    """((kind, bucket), [frames]) → {name: partial frame} for :class:`MergeFramesFn`."""
+    """((kind, bucket), [frames]) → {name: partial frame} of every partial of that kind."""
 
-    def setup(self):
-        self._dropped = {
-            kind: Metrics.counter(METRICS_NAMESPACE, f"{kind}_cross_partition_duplicates")
-            for kind in (AD_EVENTS, PLAYBACK_EVENTS)
-        }
+    def __init__(self, partials: Sequence[Partial]):
+        self._kinds = {p.kind.name: p.kind for p in partials}
+        self._partials = {name: [p for p in partials if p.kind.name == name] for name in self._kinds}
 
     def process(self, element, users: pd.DataFrame, content: pd.DataFrame):
         (kind, _), frames = element
-        rows = pd.concat(list(frames), ignore_index=True)
-        if kind == SESSIONS:
-            parts = logic.summarise_user_bucket(rows[list(logic.USER_SESSION_COLUMNS)], users, content)
-            parts["content_sums"] = logic.content_partials(rows)
-            parts["qoe_sums"] = logic.qoe_partials(rows)
-            parts["qoe_stats"] = _qoe_value_rows(rows)
-            yield parts
-            return
-        kept, counts = logic.drop_cross_partition_duplicates(rows, keep_rows=kind == AD_EVENTS)
-        self._dropped[kind].inc(int(counts["cross_partition_duplicates"].sum()))
-        if kind == AD_EVENTS:
-            yield {"ad_sums": logic.ad_partials(kept), "ad_cross": counts}
-        else:
-            yield {"playback_cross": counts}
+        bucket = Bucket(self._kinds[kind], pd.concat(list(frames), ignore_index=True), users, content)
+        yield {p.name: p.compute(bucket) for p in self._partials[kind]}
 
 
-def _finish(merged: dict, users, content, campaigns, audits) -> Iterator[TaggedOutput]:
+class _FinishFn(beam.DoFn):
     """The merged partials and the dimensions → every mart, each on the output named after its table."""
-    content_sums = merged["content_sums"]
-    ads_daily = logic.build_ads_daily(merged["ad_sums"], campaigns)
-    window = logic.data_window(content_sums, ads_daily)
-    rows = pd.DataFrame(audits, columns=["dataset", "dt", *logic.AUDIT_COUNTS])
-    marts = {
-        "gold_daily_kpis": logic.build_daily_kpis(content_sums, merged["active_users"], ads_daily, users),
-        "gold_content_daily": logic.build_content_daily(content_sums, merged["content_viewers"], content),
-        "gold_genre_daily": logic.build_genre_daily(content_sums, merged["genre_viewers"], content),
-        "gold_qoe_daily": logic.build_qoe_daily(merged["qoe_sums"], merged["qoe_stats"]),
-        "gold_user_engagement": logic.build_user_engagement(merged["engagement"], users),
-        "gold_ads_daily": ads_daily,
-        "gold_campaign_pacing": logic.build_campaign_pacing(campaigns, ads_daily, window),
-        "gold_retention_cohorts": logic.build_retention_cohorts(merged["retained"], users, window),
-        "gold_data_quality": logic.build_data_quality(
-            rows, {"playback_events": merged["playback_cross"], "ad_events": merged["ad_cross"]}
-        ),
-    }
-    for table, frame in marts.items():
-        yield TaggedOutput(table, frame)
+
+    def __init__(self, marts: Sequence[Mart]):
+        self._marts = tuple(marts)
+
+    def process(self, merged, users, content, campaigns, audits) -> Iterator[TaggedOutput]:
+        ctx = Finish(merged, users, content, campaigns, audits)
+        for mart in self._marts:
+            yield TaggedOutput(mart.table, ctx.mart(mart))
 
 
 class BuildGoldMarts(beam.PTransform):
-    """Silver inputs → the nine gold marts, one single-frame PCollection per table.
+    """Silver inputs → the registered gold marts, one single-frame PCollection per table.
 
-    Input: a dict with ``sessions``, ``ad_events``, ``playback_events`` (frame batches),
-    ``users``, ``content``, ``campaigns`` (one frame each) and ``audits`` (rows).
+    Input: a dict with the event kinds of :mod:`beam_pipelines.marts.shared` (``sessions``,
+    ``ad_events``, ``playback_events``: frame batches), ``users``, ``content``,
+    ``campaigns`` (one frame each) and ``audits`` (rows). ``marts``: the marts to build
+    (default: :data:`beam_pipelines.marts.registry.MARTS`); only the partials they need
+    are computed, and only the event kinds those partials read are bucketed.
     """
 
-    def __init__(self, buckets: int = DEFAULT_BUCKETS):
+    def __init__(self, buckets: int = DEFAULT_BUCKETS, marts: Sequence[Mart] | None = None):
         super().__init__()
         self._buckets = buckets
+        self._marts = tuple(registry.MARTS if marts is None else marts)
 
     def expand(self, inputs):
         users, content, campaigns = inputs["users"], inputs["content"], inputs["campaigns"]
-        session_columns = tuple(dict.fromkeys(logic.SESSION_COLUMNS))
-        split = {
-            SESSIONS: (session_columns, "user_id"),
-            AD_EVENTS: (tuple(logic.AD_COLUMNS), "event_id"),
-            PLAYBACK_EVENTS: (tuple(logic.PLAYBACK_COLUMNS), "event_id"),
-        }
+        partials = partials_of(self._marts)
         tagged = [
-            inputs[kind] | f"Bucket{kind.title().replace('_', '')}" >> beam.FlatMap(_tag_buckets, kind, cols, key, self._buckets)
-            for kind, (cols, key) in split.items()
+            inputs[kind.name]
+            | f"Bucket{kind.name.title().replace('_', '')}"
+            >> beam.FlatMap(_tag_buckets, kind.name, columns_of(partials, kind), kind.key, self._buckets)
+            for kind in KINDS
+            if any(p.kind == kind for p in partials)
         ]
         merged = (
             tagged
-            | "FlattenBuckets" >> beam.Flatten()
+            | "FlattenBuckets" >> beam.Flatten(pipeline=inputs["users"].pipeline)
             | "GroupBuckets" >> beam.GroupByKey()
-            | "SummariseBuckets" >> beam.ParDo(_SummariseBucketFn(), AsSingleton(users), AsSingleton(content))
-            | "MergePartials" >> beam.CombineGlobally(MergeFramesFn(_bucket_combiners()))
+            | "SummariseBuckets" >> beam.ParDo(_SummariseBucketFn(partials), AsSingleton(users), AsSingleton(content))
+            | "MergePartials" >> beam.CombineGlobally(MergeFramesFn({p.name: p.merge for p in partials}))
         )
+        tables = [m.table for m in self._marts]
         marts = merged | "BuildMarts" >> beam.ParDo(
-            _FinishFn(),
+            _FinishFn(self._marts),
             AsSingleton(users),
             AsSingleton(content),
             AsSingleton(campaigns),
             AsList(inputs["audits"]),
-        ).with_outputs(*GOLD_TABLES)
-        return {table: marts[table] for table in GOLD_TABLES}
-
-
-class _FinishFn(beam.DoFn):
-    def process(self, merged, users, content, campaigns, audits):
-        yield from _finish(merged, users, content, campaigns, audits)
+        ).with_outputs(*tables)
+        return {table: marts[table] for table in tables}
 
 
 # ------------------------------------------------------------------ writing

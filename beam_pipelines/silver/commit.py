@@ -10,7 +10,10 @@ What each table gets (one transaction each: remove the partitions rebuilt, add f
 - dimensions ``silver_users/content/campaigns``: replaced whole;
 - ``silver_playback_events`` / ``silver_ad_events``: the accepted ``dt`` partitions of
   the run; a rejected partition keeps its committed version (or stays absent);
-- ``silver_sessions``: replaced whole (rebuilt from every accepted playback partition);
+- ``event_index``: the index files of the accepted event partitions, replaced with them;
+- ``silver_sessions``: replaced whole after a full rebuild; after an incremental one
+  (``silver.index``) only the ``event_date`` partitions it rewrote. The snapshot summary
+  carries the content fingerprint the sessions were built with;
 - ``quarantine``: every (dataset, dt) of the run, rejected ones included (for inspection);
 - ``audit``: the counts of every accepted partition, replaced with it (the table is
   rewritten whole, one small file: see :func:`audit_change`).
@@ -27,7 +30,8 @@ import pyarrow as pa
 
 from beam_pipelines import tables
 from beam_pipelines.schema import AUDIT_SCHEMA, DIM_DATASETS, EVENT_DATASETS, NAMESPACE_TABLES, SILVER_TABLE_OF
-from beam_pipelines.silver.plan import SilverPlan
+from beam_pipelines.silver.index import FULL
+from beam_pipelines.silver.plan import CONTENT_PROPERTY, SilverPlan
 
 log = logging.getLogger("ott.silver")
 
@@ -44,11 +48,15 @@ def table_changes(plan: SilverPlan, summary: dict, audit: pa.Table | None = None
     for record in summary["files"]:
         files.setdefault(record["table"], []).append(record)
 
-    def change(table: str, replace) -> tables.TableChange:
+    def change(table: str, replace, **properties: str) -> tables.TableChange:
         records = files.get(table, [])
         rows = sum(r["rows"] for r in records)
         return tables.TableChange(
-            "silver", table, replace, tuple(r["path"] for r in records), summary={"ott.rows-added": str(rows)}
+            "silver",
+            table,
+            replace,
+            tuple(r["path"] for r in records),
+            summary={"ott.rows-added": str(rows), **properties},
         )
 
     changes = [change(SILVER_TABLE_OF[ds], tables.whole_table()) for ds in DIM_DATASETS]
@@ -56,7 +64,13 @@ def table_changes(plan: SilverPlan, summary: dict, audit: pa.Table | None = None
         days = [(dt,) for d, dt in accepted if d == ds]
         if days:
             changes.append(change(SILVER_TABLE_OF[ds], tables.partition_filter(("dt",), days)))
-    changes.append(change(SESSIONS, tables.whole_table()))
+    event_partitions = [(ds, dt) for ds, dt in accepted if dt]
+    if event_partitions:
+        changes.append(change("event_index", tables.partition_filter(("dataset", "dt"), event_partitions)))
+    scope = summary["sessions"]
+    if scope["mode"] == FULL or scope["dates"]:
+        replace = sessions_replaced(scope, files.get(SESSIONS, []))
+        changes.append(change(SESSIONS, replace, **{CONTENT_PROPERTY: scope["content"]}))
     changes.append(change("quarantine", tables.partition_filter(("dataset", "dt"), plan.partitions)))
     changes.append(audit_change(plan, partitions, set(accepted), audit))
     return changes
@@ -79,6 +93,19 @@ def audit_change(plan: SilverPlan, partitions: list[dict], accepted: set, audit:
         rows=pa.Table.from_pylist(sorted(kept + rows, key=lambda r: (r["dataset"], r["dt"])), schema=AUDIT_SCHEMA),
         summary={"ott.rows-added": str(len(rows))},
     )
+
+
+def sessions_replaced(scope: dict, records: list[dict]):
+    """What the sessions commit removes: the whole table after a full rebuild, the
+    rewritten event_date partitions after an incremental one (every file written must
+    fall in one of them — else the run would duplicate sessions: it fails instead)."""
+    if scope["mode"] == FULL:
+        return tables.whole_table()
+    dates = set(scope["dates"])
+    stray = sorted({r["partition"]["event_date"] for r in records} - dates)
+    if stray:
+        raise RuntimeError(f"incremental sessions wrote event_date {stray[0]} outside the rewritten partitions")
+    return tables.partition_filter(("event_date",), [(d,) for d in sorted(dates)])
 
 
 def publish(cat, plan: SilverPlan, summary: dict) -> tuple[tables.Release, list[dict]]:

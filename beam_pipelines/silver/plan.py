@@ -1,8 +1,10 @@
 """What a silver run reads and replaces, decided before the pipeline runs.
 
 :func:`plan_run` lists the bronze files (dimensions and the requested ``dt`` folders)
-and, from the current snapshot of ``silver.silver_playback_events``, the playback files
-of the partitions this run does not rebuild (sessions are rebuilt from all of them).
+and what is committed now that sessions may need: every playback partition with its
+silver and index files, the session files by date, and the content fingerprint the
+committed sessions were built with (``silver.index`` decides, in the pipeline, how
+little of it the run reads).
 """
 
 from __future__ import annotations
@@ -16,10 +18,13 @@ from beam_pipelines import catalog, fileio, tables
 from beam_pipelines.bronze_listing import list_bronze_files
 from beam_pipelines.cli_support import OttError
 from beam_pipelines.schema import DIM_DATASETS, EVENT_DATASETS, SILVER_TABLE_OF
+from beam_pipelines.silver.index import CommittedPartition
 
 log = logging.getLogger("ott.silver")
 
 PLAYBACK = "playback_events"
+SESSIONS = "silver_sessions"
+CONTENT_PROPERTY = "ott.content-fingerprint"  # snapshot summary of silver_sessions
 _DT_FOLDER = re.compile(r"/dt=([^/]+)/[^/]+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
@@ -47,10 +52,15 @@ class SilverPlan:
     dim_files: tuple[BronzeFile, ...]
     event_files: tuple[BronzeFile, ...]
     partitions: tuple[tuple[str, str], ...]  # (dataset, dt) rebuilt by this run; dt "" = dim
-    kept_playback_files: tuple[tuple[str, str], ...]  # (dt, silver file) of dts not rebuilt
-    # (dt, silver file) of rebuilt playback dts as committed now: what sessions keep
-    # reading if this run's new version of the partition is rejected
-    replaced_playback_files: tuple[tuple[str, str], ...] = ()
+    # committed now: every playback partition (silver + index files), the session files
+    # by event_date, and the content fingerprint of the committed sessions (None: none)
+    committed_playback: tuple[CommittedPartition, ...] = ()
+    session_files: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    sessions_content: str | None = None
+
+    @property
+    def rebuilt_playback(self) -> tuple[str, ...]:
+        return tuple(dt for ds, dt in self.partitions if ds == PLAYBACK)
 
 
 def valid_date(text: str) -> bool:
@@ -114,12 +124,23 @@ def plan_run(
     buckets: int,
     max_quarantine_rate: float,
 ) -> SilverPlan:
-    """List the bronze to read and the committed playback files sessions also need."""
+    """List the bronze to read and what is committed that sessions may need."""
     dim_files, event_files, partitions = list_bronze(data_dir, dt)
-    rebuilt = {value for ds, value in partitions if ds == PLAYBACK}
-    table = SILVER_TABLE_OF[PLAYBACK]
-    current = tables.snapshot_id(cat, "silver", table) if cat is not None else None
-    committed = [(_dt_of(path), path) for path in tables.data_files(cat, "silver", table, current)] if current else []
+    committed: tuple[CommittedPartition, ...] = ()
+    session_files: dict[str, list[str]] = {}
+    content = None
+    if cat is not None:
+        by_dt: dict[str, tuple[list[str], list[str]]] = {}
+        for path in _current_files(cat, SILVER_TABLE_OF[PLAYBACK]):
+            by_dt.setdefault(_dt_of(path), ([], []))[0].append(path)
+        from pyiceberg.expressions import EqualTo
+
+        for path in _current_files(cat, "event_index", EqualTo("dataset", PLAYBACK)):
+            by_dt.setdefault(_dt_of(path), ([], []))[1].append(path)
+        committed = tuple(CommittedPartition(d, tuple(f), tuple(i)) for d, (f, i) in sorted(by_dt.items()))
+        for path in _current_files(cat, SESSIONS):
+            session_files.setdefault(_partition_value(path, "event_date"), []).append(path)
+        content = _sessions_content(cat)
     return SilverPlan(
         data_dir=data_dir,
         run_id=run_id,
@@ -129,9 +150,29 @@ def plan_run(
         dim_files=tuple(dim_files),
         event_files=tuple(event_files),
         partitions=tuple(partitions),
-        kept_playback_files=tuple(p for p in committed if p[0] not in rebuilt),
-        replaced_playback_files=tuple(p for p in committed if p[0] in rebuilt),
+        committed_playback=committed,
+        session_files=tuple((day, tuple(paths)) for day, paths in sorted(session_files.items())),
+        sessions_content=content,
     )
+
+
+def _current_files(cat, table: str, row_filter=None) -> list[str]:
+    return tables.data_files(cat, "silver", table, tables.snapshot_id(cat, "silver", table), row_filter)
+
+
+def _sessions_content(cat) -> str | None:
+    """The content fingerprint the committed sessions were built with (None: no sessions)."""
+    snapshot = cat.load_table(tables.identifier("silver", SESSIONS)).current_snapshot()
+    if snapshot is None or snapshot.summary is None:
+        return None
+    return snapshot.summary.get(CONTENT_PROPERTY)
+
+
+def _partition_value(path: str, column: str) -> str:
+    match = re.search(rf"/{column}=([^/]+)/", path)
+    if not match:
+        raise OttError(f"silver file outside a {column}= folder: {path}")
+    return match.group(1)
 
 
 def _dt_of(path: str) -> str:

@@ -42,8 +42,9 @@ from beam_pipelines.silver.dedupe import (
     merge_counts,
     quarantine_rate,
 )
+from beam_pipelines.silver.index import SessionScope, content_fingerprint, index_rows, resolve_scope
 from beam_pipelines.silver.plan import PLAYBACK, BronzeFile
-from beam_pipelines.silver.shuffle import bucket_of, spill_buckets
+from beam_pipelines.silver.shuffle import spill_buckets
 from beam_pipelines.validate import ValidatedBatch, dedupe_first, validate_batch
 
 log = logging.getLogger("ott.silver")
@@ -142,11 +143,10 @@ class DedupeEvents(beam.PTransform):
     """Within-partition dedupe of valid events, and earliest-dt-wins for sessions.
 
     In: PCollection[ValidatedBatch] of event files; ``kept_playback``:
-    PCollection[(name, pa.Table)] of committed playback files not rebuilt in this run
-    (or None: no Flatten, which the runner would materialise); ``rejected``: a side
-    input listing the (dataset, dt) partitions above the quarantine-rate expectation;
-    ``replaced_playback``: {dt: [committed files]} of the playback partitions this run
-    rebuilds — read back only for a rejected dt, whose committed version stays.
+    PCollection[(name, pa.Table)] of committed playback rows that sessions read again
+    (:class:`ReadKeptPlayback`; or None: no Flatten, which the runner would
+    materialise); ``rejected``: a side input listing the (dataset, dt) partitions above
+    the quarantine-rate expectation.
     Shuffle: (dataset, hash(event_id) mod ``buckets``) → the paths of that bucket's
     rows, parked under ``shuffle_dir`` by :func:`spill_buckets`.
     Out (tagged): ``partitions`` (dataset, dt, bucket, rows sorted by event_id) of
@@ -155,13 +155,12 @@ class DedupeEvents(beam.PTransform):
     cross-partition rule), one per bucket).
     """
 
-    def __init__(self, buckets: int, shuffle_dir: str, rejected, kept_playback=None, replaced_playback=None) -> None:
+    def __init__(self, buckets: int, shuffle_dir: str, rejected, kept_playback=None) -> None:
         super().__init__()
         self.buckets = buckets
         self.folder = shuffle_dir.rstrip("/") + "/events"
         self.rejected = rejected
         self.kept_playback = kept_playback
-        self.replaced_playback = dict(replaced_playback or {})
 
     def expand(self, validated):
         buckets, folder = self.buckets, self.folder
@@ -186,16 +185,141 @@ class DedupeEvents(beam.PTransform):
             fresh
             | "GroupByEventBucket" >> beam.GroupByKey()
             | "DropDuplicates"
-            >> beam.ParDo(_DedupeBucketFn(buckets, self.replaced_playback), self.rejected)
+            >> beam.ParDo(_DedupeBucketFn(), self.rejected)
             .with_output_types(Tuple[str, str, int, pa.Table], for_sessions=Tuple[int, pa.Table], counts=Any)
             .with_outputs("counts", "for_sessions", main="partitions")
         )
 
 
-def kept_name(dt: str, path: str) -> str:
-    """A kept silver file's spill name: ``kept-<dt>-<file stem>`` (unique per file)."""
+def kept_name(path: str) -> str:
+    """A committed silver file's spill name: ``kept-<dt>-<file stem>`` (unique per file)."""
+    dt = path.rsplit("/dt=", 1)[-1].split("/", 1)[0]
     stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
     return f"kept-{dt}-{stem}"
+
+
+class FreshKeys(beam.PTransform):
+    """PCollection[ValidatedBatch] of event files → ONE table: the index rows of every
+    valid playback row read (before dedupe: a superset is all the scope needs)."""
+
+    def expand(self, validated):
+        return (
+            validated
+            | "PlaybackKeys"
+            >> beam.FlatMap(lambda v: [index_rows(v.valid, PLAYBACK)] if v.dataset == PLAYBACK and v.valid.num_rows else [])
+            | "ConcatKeys" >> beam.CombineGlobally(_ConcatTablesFn())
+        )
+
+
+class _ConcatTablesFn(beam.CombineFn):
+    """Arrow tables → one table (None when there are none)."""
+
+    def create_accumulator(self):
+        return []
+
+    def add_input(self, acc, table):
+        acc.append(table)
+        return acc
+
+    def merge_accumulators(self, accs):
+        return [t for acc in accs for t in acc]
+
+    def extract_output(self, acc):
+        return pa.concat_tables(acc) if acc else None
+
+
+class ResolveScope(beam.PTransform):
+    """One element: the :class:`SessionScope` of the run (what sessions rebuild).
+
+    Side inputs: ``fresh`` (:class:`FreshKeys`, or None when the plan already knows the
+    rebuild is full), ``rejected`` (:class:`RejectPartitions`), ``content`` (the valid
+    content durations). Reads the committed event index; see ``silver.index``.
+    """
+
+    def __init__(self, plan, fresh, rejected, content) -> None:
+        super().__init__()
+        self.plan, self.fresh, self.rejected, self.content = plan, fresh, rejected, content
+
+    def expand(self, pbegin):
+        plan = self.plan
+        side = [self.fresh] if self.fresh is not None else []
+        return (
+            pbegin
+            | "OneScope" >> beam.Create([None])
+            | "Resolve" >> beam.Map(_resolve, plan, self.rejected, self.content, *side)
+        )
+
+
+def _resolve(_, plan, rejected, content, fresh=None) -> SessionScope:
+    t0 = time.perf_counter()
+    scope = resolve_scope(
+        fresh,
+        plan.committed_playback,
+        plan.rebuilt_playback,
+        [dt for ds, dt in rejected if ds == PLAYBACK],
+        content_fingerprint(content),
+        plan.sessions_content,
+        dict(plan.session_files),
+    )
+    log.info("sessions: %s rebuild (%s), resolved in %.2f s", scope.mode, scope.reason, time.perf_counter() - t0)
+    return scope
+
+
+class ReadKeptPlayback(beam.PTransform):
+    """The scope (one element) → PCollection[(name, rows)]: the committed playback rows
+    sessions read again — whole files in a full rebuild, the wanted rows otherwise."""
+
+    def __init__(self, scope) -> None:
+        super().__init__()
+        self.scope = scope
+
+    def expand(self, scopes):
+        return (
+            scopes
+            | "KeptFiles" >> beam.FlatMap(lambda s: s.files)
+            | "SpreadKeptFiles" >> beam.Reshuffle()
+            | "ReadWanted" >> beam.Map(lambda path, s: (kept_name(path), s.wanted(_read_silver_playback(path))), self.scope)
+        )
+
+
+def _read_silver_playback(path: str) -> pa.Table:
+    schema = SILVER_SCHEMAS[SILVER_TABLE_OF[PLAYBACK]]
+    return fileio.read_parquet(path).select(schema.names).cast(schema)
+
+
+class ReadKeptSessions(beam.PTransform):
+    """The scope → PCollection[(session bucket, ("sessions", path))]: the committed
+    sessions of the partitions an incremental run rewrites, minus those it rebuilds,
+    parked by session bucket for :class:`BuildSessions`."""
+
+    def __init__(self, scope, buckets: int, shuffle_dir: str) -> None:
+        super().__init__()
+        self.scope = scope
+        self.buckets = buckets
+        self.folder = shuffle_dir.rstrip("/") + "/sessions"
+
+    def expand(self, scopes):
+        buckets, folder = self.buckets, self.folder
+        return (
+            scopes
+            | "KeptSessionFiles" >> beam.FlatMap(lambda s: s.session_files)
+            | "SpreadSessionFiles" >> beam.Reshuffle()
+            | "KeepUnaffected"
+            >> beam.FlatMap(
+                lambda path, s: (
+                    (b, ("sessions", p))
+                    for b, p in spill_buckets(s.kept(fileio.read_parquet(path)), "session_id", buckets, folder, kept_name_session(path))
+                ),
+                self.scope,
+            )
+        )
+
+
+def kept_name_session(path: str) -> str:
+    """A committed session file's spill name: ``kept-<event_date>-<file stem>``."""
+    day = path.rsplit("/event_date=", 1)[-1].split("/", 1)[0]
+    stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
+    return f"kept-{day}-{stem}"
 
 
 def _without_days(rows: pa.Table, days: set[str]) -> pa.Table:
@@ -207,9 +331,7 @@ def _without_days(rows: pa.Table, days: set[str]) -> pa.Table:
 
 
 class _DedupeBucketFn(beam.DoFn):
-    def __init__(self, buckets: int, replaced_playback: dict[str, list[str]]) -> None:
-        self.buckets = buckets
-        self.replaced_playback = replaced_playback
+    def __init__(self) -> None:
         self.dropped = Metrics.counter("silver", "duplicates_dropped")
 
     def process(self, element, rejected):
@@ -231,23 +353,14 @@ class _DedupeBucketFn(beam.DoFn):
                     yield dataset, day, bucket, rows
         if dataset == PLAYBACK:
             # only what sessionisation reads (and the winning dt) goes on to the session
-            # shuffle: less to sort, take and park
+            # shuffle: less to sort, take and park. Committed rows (of partitions that
+            # stay, a rejected one's included) come in as "kept".
             columns = [*SESSION_INPUT_COLUMNS, "dt"]
-            old = [t.select(schema.names).cast(schema).select(columns) for kind, t in parts if kind == "kept"]
-            old += [self._committed_rows(day, bucket, schema).select(columns) for day in sorted(rejected_days)]
+            old = [t.select(columns) for kind, t in parts if kind == "kept"]
             events = pa.concat_tables([_without_days(kept_rows, rejected_days).select(columns)] + old)
             if events.num_rows:
                 winners = earliest_dt_wins(events, presorted=not old)
                 yield beam.pvalue.TaggedOutput("for_sessions", (bucket, winners))
-
-    def _committed_rows(self, day: str, bucket: int, schema: pa.Schema) -> pa.Table:
-        """The committed rows of a rejected playback partition that fall in ``bucket``."""
-        tables = [fileio.read_parquet(path).select(schema.names).cast(schema) for path in self.replaced_playback.get(day, ())]
-        if not tables:
-            return schema.empty_table()
-        rows = pa.concat_tables(tables)
-        mine = bucket_of(rows.column("event_id").combine_chunks(), self.buckets) == bucket
-        return rows.filter(pa.array(mine))
 
 
 class BuildSessions(beam.PTransform):
@@ -256,26 +369,35 @@ class BuildSessions(beam.PTransform):
     Shuffle: hash(session_id) mod ``buckets`` → the paths of that bucket's events,
     parked under ``shuffle_dir`` by :func:`spill_buckets` (named after the event
     bucket they come from): every event of a session meets in one batch; ``content``
-    is a side input (the valid content table) for ``completed``.
+    is a side input (the valid content table) for ``completed``. ``scope`` (a side
+    input, :class:`SessionScope`) keeps only the sessions the run rebuilds;
+    ``kept_sessions`` (:class:`ReadKeptSessions`, or None) joins the committed sessions
+    of the rewritten partitions in the same shuffle.
     Output elements are (bucket, sessions table sorted by session_id).
     """
 
-    def __init__(self, buckets: int, content, shuffle_dir: str) -> None:
+    def __init__(self, buckets: int, content, shuffle_dir: str, scope, kept_sessions=None) -> None:
         super().__init__()
         self.buckets = buckets
         self.content = content
         self.folder = shuffle_dir.rstrip("/") + "/sessions"
+        self.scope = scope
+        self.kept_sessions = kept_sessions
 
     def expand(self, events):
         buckets, folder = self.buckets, self.folder
-        return (
-            events
-            | "BucketBySession"
-            >> beam.FlatMap(
-                lambda bt: spill_buckets(bt[1], "session_id", buckets, folder, f"from-{bt[0]:05d}")
+        parked = events | "BucketBySession" >> beam.FlatMap(
+            lambda bt: (
+                (b, ("events", path))
+                for b, path in spill_buckets(bt[1], "session_id", buckets, folder, f"from-{bt[0]:05d}")
             )
+        )
+        if self.kept_sessions is not None:
+            parked = (parked, self.kept_sessions) | "WithKeptSessions" >> beam.Flatten()
+        return (
+            parked
             | "GroupBySessionBucket" >> beam.GroupByKey()
-            | "Sessionise" >> beam.ParDo(_SessioniseFn(), self.content)
+            | "Sessionise" >> beam.ParDo(_SessioniseFn(), self.content, self.scope)
         )
 
 
@@ -283,19 +405,29 @@ class _SessioniseFn(beam.DoFn):
     def __init__(self) -> None:
         self.sessions = Metrics.counter("silver", "sessions_built")
 
-    def process(self, element, content):
-        bucket, tables = element
+    def process(self, element, content, scope):
+        bucket, parked = element
         t0 = time.perf_counter()
-        events = pa.concat_tables([fileio.read_arrow(path) for path in tables])
-        sessions = build_sessions(events, content)
+        paths = {"events": [], "sessions": []}
+        for kind, path in parked:
+            paths[kind].append(path)
+        schema = SILVER_SCHEMAS["silver_sessions"]
+        built = schema.empty_table()
+        events = None
+        if paths["events"]:
+            events = pa.concat_tables([fileio.read_arrow(path) for path in paths["events"]])
+            built = scope.rebuilt(build_sessions(events, content))
+        kept = [fileio.read_arrow(path).select(schema.names).cast(schema) for path in paths["sessions"]]
+        sessions = pa.concat_tables([built, *kept]).sort_by("session_id") if kept else built
         log.info(
-            "sessionised bucket %d: %d events → %d sessions in %.2f s",
+            "sessionised bucket %d: %d events → %d sessions (+%d kept) in %.2f s",
             bucket,
-            events.num_rows,
-            sessions.num_rows,
+            events.num_rows if events is not None else 0,
+            built.num_rows,
+            sessions.num_rows - built.num_rows,
             time.perf_counter() - t0,
         )
-        self.sessions.inc(sessions.num_rows)
+        self.sessions.inc(built.num_rows)
         yield bucket, sessions
 
 
@@ -397,27 +529,32 @@ def partition_record(element, max_rate: float) -> dict:
 
 
 class WriteRunSummary(beam.PTransform):
-    """Partition records + file records → one JSON document at ``path``: what the driver
-    commits from (``{"partitions": [...], "files": [...]}``, sorted, deterministic)."""
+    """Partition records + file records + the session scope → one JSON document at
+    ``path``: what the driver commits from (``{"partitions": [...], "files": [...],
+    "sessions": {...}}``, sorted, deterministic)."""
 
     def __init__(self, path: str) -> None:
         super().__init__()
         self.path = path
 
     def expand(self, inputs):
-        partitions, files = inputs
+        partitions, files, scope = inputs
         keyed = (
             partitions | "KeyPartitions" >> beam.Map(lambda r: (None, ("partitions", r))),
             files | "KeyFiles" >> beam.Map(lambda r: (None, ("files", r))),
+            scope | "KeyScope" >> beam.Map(lambda s: (None, ("sessions", s.record()))),
         ) | "AllRecords" >> beam.Flatten()
         return keyed | "OneGroup" >> beam.GroupByKey() | "WriteJson" >> beam.Map(_write_summary, self.path)
 
 
 def _write_summary(element, path: str) -> str:
     _, records = element
-    summary: dict[str, list] = {"partitions": [], "files": []}
+    summary: dict = {"partitions": [], "files": [], "sessions": None}
     for kind, record in records:
-        summary[kind].append(record)
+        if kind == "sessions":
+            summary[kind] = record
+        else:
+            summary[kind].append(record)
     summary["partitions"].sort(key=lambda r: (r["dataset"], r["dt"]))
     summary["files"].sort(key=lambda r: r["path"])
     fileio.write_atomically(path, (json.dumps(summary, indent=1, sort_keys=True) + "\n").encode(), "application/json")

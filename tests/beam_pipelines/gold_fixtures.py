@@ -14,7 +14,9 @@ from pathlib import Path
 import pyarrow as pa
 from lake_fixtures import publish
 
-from beam_pipelines.marts import logic
+from beam_pipelines.marts import registry
+from beam_pipelines.marts.shared import DIMENSIONS, KINDS
+from beam_pipelines.marts.spec import columns_of, partials_of
 from beam_pipelines.marts.frames import rows_frame
 from beam_pipelines.schema import AUDIT_SCHEMA, SILVER_SCHEMAS
 
@@ -121,13 +123,10 @@ def campaign(cid: str, strategy: str, bid: float, budget: float, start: dt_.date
 
 # ---------------------------------------------------------------- frames (in-memory)
 
+# the columns the gold stage reads of each silver table (what the registered marts need)
 FRAME_COLUMNS = {
-    "silver_sessions": logic.SESSION_COLUMNS,
-    "silver_ad_events": logic.AD_COLUMNS,
-    "silver_playback_events": logic.PLAYBACK_COLUMNS,
-    "silver_users": logic.USER_COLUMNS,
-    "silver_content": logic.CONTENT_COLUMNS,
-    "silver_campaigns": logic.CAMPAIGN_COLUMNS,
+    **{kind.table: columns_of(partials_of(registry.MARTS), kind) for kind in KINDS},
+    **{table: columns for table, columns in DIMENSIONS.values()},
 }
 
 

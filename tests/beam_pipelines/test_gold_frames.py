@@ -10,7 +10,6 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from beam_pipelines.marts import logic
 from beam_pipelines.marts.frames import (
     CollectSortedValuesFn,
     SumPartialsFn,
@@ -21,6 +20,7 @@ from beam_pipelines.marts.frames import (
     to_gold_table,
     write_atomically,
 )
+from beam_pipelines.marts.shared import AD_KEYS
 from beam_pipelines.schema import TS
 
 DAY = (dt_.date(2026, 3, 2) - dt_.date(1970, 1, 1)).days
@@ -54,7 +54,7 @@ def test_bucket_is_crc32_of_the_key():
 
 
 def test_sum_partials_combiner_is_order_free_and_keeps_null_keys():
-    fn = SumPartialsFn(logic.AD_KEYS, ("events",), batch=2)
+    fn = SumPartialsFn(AD_KEYS, ("events",), batch=2)
     parts = [
         pd.DataFrame({"event_date": [DAY], "placement": ["pre_roll"], "campaign_id": [None], "events": [1]}),
         pd.DataFrame({"event_date": [DAY], "placement": ["pre_roll"], "campaign_id": ["k1"], "events": [2]}),

@@ -17,7 +17,7 @@ import pytest
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that
 
-from beam_pipelines.marts import logic
+from beam_pipelines.marts.data_quality import audit_row
 from beam_pipelines.marts.frames import monday_of, nearest_rank, ratio, to_gold_table
 from beam_pipelines.marts.transforms import BuildGoldMarts
 from gold_fixtures import (
@@ -358,12 +358,12 @@ def test_retention_cohorts_monday_weeks_inside_the_data_window():
 
 def test_data_quality_rows_per_audit_with_cross_partition_duplicates():
     audits = [
-        logic.audit_row("playback_events", D1.isoformat(), dict(rows_read=10, rows_valid=7, duplicates_dropped=1,
+        audit_row("playback_events", D1.isoformat(), dict(rows_read=10, rows_valid=7, duplicates_dropped=1,
                         rows_quarantined=2, malformed=1, future_timestamp=1)),
-        logic.audit_row("playback_events", D2.isoformat(), dict(rows_read=3, rows_valid=3)),
-        logic.audit_row("playback_events", D3.isoformat(), dict(rows_read=1, rows_valid=1)),
-        logic.audit_row("ad_events", D1.isoformat(), dict(rows_read=1, rows_valid=1)),
-        logic.audit_row("users", "", dict(rows_read=5, rows_valid=4, duplicates_dropped=1)),
+        audit_row("playback_events", D2.isoformat(), dict(rows_read=3, rows_valid=3)),
+        audit_row("playback_events", D3.isoformat(), dict(rows_read=1, rows_valid=1)),
+        audit_row("ad_events", D1.isoformat(), dict(rows_read=1, rows_valid=1)),
+        audit_row("users", "", dict(rows_read=5, rows_valid=4, duplicates_dropped=1)),
     ]  # fmt: skip
     # e1 in D1 and D2, e2 in D2 and D3, e3 in D1, D2 and D3 → D2: e1, e3; D3: e2, e3
     events = [playback(e, d) for e, ds in (("e1", (D1, D2)), ("e2", (D2, D3)), ("e3", (D1, D2, D3))) for d in ds]

@@ -6,17 +6,20 @@ import datetime as dt_
 
 import apache_beam as beam
 import pyarrow as pa
+import pyarrow.parquet as pq
 from apache_beam.runners.portability.fn_api_runner import FnApiRunner
 from apache_beam.testing import test_pipeline
 from apache_beam.testing.util import assert_that, equal_to
 
 from beam_pipelines.bronze_csv import parse_bronze_bytes
 from beam_pipelines.schema import BRONZE_COLUMNS, SILVER_SCHEMAS
+from beam_pipelines.silver.index import FULL, INCREMENTAL, KeySet, SessionScope, row_keys
 from beam_pipelines.silver.plan import BronzeFile
 from beam_pipelines.silver.transforms import (
     BuildSessions,
     DedupeDims,
     DedupeEvents,
+    ReadKeptSessions,
     ReadBronzeFiles,
     RejectPartitions,
     ValidateRows,
@@ -143,10 +146,11 @@ def test_build_sessions_groups_every_event_of_a_session(tmp_path):
     content = pa.table({"content_id": ["c1"], "duration_sec": pa.array([60], pa.int64())})
     with _pipeline() as p:
         content_si = beam.pvalue.AsSingleton(p | "Content" >> beam.Create([content]))
+        scope = beam.pvalue.AsSingleton(p | "Scope" >> beam.Create([SessionScope(FULL, "every session")]))
         out = (
             p
             | "Events" >> beam.Create([(0, first), (1, second)])
-            | BuildSessions(4, content_si, str(tmp_path))
+            | BuildSessions(4, content_si, str(tmp_path), scope)
             | beam.FlatMap(
                 lambda bt: [
                     (r["session_id"], r["started"], r["watch_ms"], r["event_date"]) for r in bt[1].to_pylist()
@@ -159,6 +163,45 @@ def test_build_sessions_groups_every_event_of_a_session(tmp_path):
                 [("sa", True, 120000, dt_.date(2026, 11, 1)), ("sb", False, 0, dt_.date(2026, 11, 1))]
             ),
         )
+
+
+def test_build_sessions_incremental_keeps_committed_sessions_it_does_not_rebuild(tmp_path):
+    # sa gained a late event: rebuilt; sb is committed and unaffected: kept as it was
+    # (even where its events would build it otherwise); sc's events are read only to
+    # decide winners: not rebuilt
+    rows = [
+        _row("a1", "sa", "2026-11-01T23:59:00Z", "play_attempt"),
+        _row("a2", "sa", "2026-11-01T23:59:02Z", "video_start"),
+        _row("a3", "sa", "2026-11-02T00:01:02Z", "video_end"),
+        _row("c1", "sc", "2026-11-01T09:00:00Z", "play_attempt"),
+    ]
+    events = validate_batch(_pb("2026-11-01", 0, *rows), dict(DIM_KEYS)).valid.drop_columns(["_file_index", "_line"])
+    content = pa.table({"content_id": ["c1"], "duration_sec": pa.array([60], pa.int64())})
+    schema = SILVER_SCHEMAS["silver_sessions"]
+    committed = schema.empty_table().to_pylist()
+    old_sa = {name: None for name in schema.names}
+    old_sa.update(session_id="sa", event_date=dt_.date(2026, 11, 1), started=False, watch_ms=0)
+    old_sb = {**old_sa, "session_id": "sb", "watch_ms": 7}
+    committed = pa.Table.from_pylist([*committed, old_sa, old_sb], schema=schema)
+    sessions_file = tmp_path / "event_date=2026-11-01" / "part-00000.parquet"
+    sessions_file.parent.mkdir()
+    pq.write_table(committed, sessions_file)
+    affected = KeySet(row_keys(pa.table({"session_id": ["sa"]}), "session_id"))
+    incremental = SessionScope(
+        INCREMENTAL, "sa", sessions=affected, events=affected, dates=("2026-11-01",), session_files=(str(sessions_file),)
+    )
+    with _pipeline() as p:
+        content_si = beam.pvalue.AsSingleton(p | "Content" >> beam.Create([content]))
+        scopes = p | "Scope" >> beam.Create([incremental])
+        scope = beam.pvalue.AsSingleton(scopes)
+        kept = scopes | ReadKeptSessions(scope, 4, str(tmp_path / "shuffle"))
+        out = (
+            p
+            | "Events" >> beam.Create([(0, events)])
+            | BuildSessions(4, content_si, str(tmp_path / "shuffle"), scope, kept)
+            | beam.FlatMap(lambda bt: [(r["session_id"], r["started"], r["watch_ms"]) for r in bt[1].to_pylist()])
+        )
+        assert_that(out, equal_to([("sa", True, 120000), ("sb", False, 7)]))
 
 
 def test_dedupe_outputs_keep_the_silver_schema(tmp_path):

@@ -18,7 +18,7 @@ from wh_fixtures import _built_dir, built_data_dir, fixture_dataset  # noqa: F40
 
 from beam_pipelines import catalog
 from beam_pipelines.cli_support import OttError
-from beam_pipelines.schema import GOLD_SCHEMAS, SILVER_SCHEMAS
+from beam_pipelines.schema import GOLD_SCHEMAS, NULLABLE_KEYS, SILVER_SCHEMAS, TABLE_KEYS, WAREHOUSE_TABLES
 from scripts import analytics
 
 ANALYTIC_FILES = sorted((analytics.SQL_DIR / "analytics").glob("*.sql"))
@@ -99,6 +99,49 @@ def test_sql_file_is_one_bigquery_statement_with_header(path: Path, built_data_d
         conn.close()
 
 
+def test_generic_data_tests_follow_the_house_style_and_run(built_data_dir: Path) -> None:  # noqa: F811
+    generic = analytics.generic_data_tests()
+    assert [t.name for t in generic] == ["assert_unique_grain", "assert_not_null_keys"]
+    conn = sqlite3.connect(catalog.warehouse_file(str(built_data_dir)))
+    try:
+        for test in generic:
+            header = [line for line in test.bigquery_sql.splitlines() if line.startswith("--")]
+            assert any("Grain" in line for line in header)
+            assert not re.search(r"\b(SELECT|FROM|WHERE|GROUP BY|JOIN)\b", test.bigquery_sql)
+            assert test.bigquery_sql.rstrip().endswith("select * from final")
+            assert conn.execute(test.sqlite_sql).fetchall() == []
+    finally:
+        conn.close()
+
+
+def test_generic_data_tests_cover_every_warehouse_table() -> None:
+    unique, not_null = (t.bigquery_sql for t in analytics.generic_data_tests())
+    for table in WAREHOUSE_TABLES:
+        assert f"from {table} group by {', '.join(TABLE_KEYS[table])} having" in unique, table
+        assert f"from {table}\n" in not_null, table
+    names = [t.name for t in analytics.load_data_tests(analytics.SQL_DIR / "tests")]
+    assert names == ["assert_unique_grain", "assert_not_null_keys", *(p.stem for p in TEST_FILES)]
+
+
+def test_generic_data_tests_of_a_new_table_catch_duplicates_and_null_keys(monkeypatch) -> None:
+    """A table the contract gains is tested from its declaration alone (grain, nullable keys)."""
+    monkeypatch.setitem(TABLE_KEYS, "gold_toy", ("event_date", "slot", "campaign_id"))
+    monkeypatch.setitem(NULLABLE_KEYS, "gold_toy", ("campaign_id",))
+    conn = sqlite3.connect(":memory:")
+    conn.execute("CREATE TABLE gold_toy (event_date TEXT, slot TEXT, campaign_id TEXT, n INTEGER)")
+    conn.executemany(
+        "INSERT INTO gold_toy VALUES (?, ?, ?, 1)",
+        [("2026-03-02", "a", None), ("2026-03-02", "b", None), ("2026-03-02", "a", "k1"), ("2026-03-03", "a", None)],
+    )
+    unique, not_null = analytics.generic_data_tests(["gold_toy"])
+    assert conn.execute(unique.sqlite_sql).fetchall() == []
+    assert conn.execute(not_null.sqlite_sql).fetchall() == []  # a null campaign_id is allowed
+    conn.execute("INSERT INTO gold_toy VALUES ('2026-03-02', 'b', NULL, 2)")  # null keys are one value
+    conn.execute("INSERT INTO gold_toy VALUES (NULL, 'c', 'k1', 1)")
+    assert conn.execute(unique.sqlite_sql).fetchall() == [("gold_toy", "2026-03-02|b|", 2)]
+    assert conn.execute(not_null.sqlite_sql).fetchall() == [("gold_toy", 1)]
+
+
 def _bigquery_schema(data_dir: Path) -> dict[str, dict[str, str]]:
     """Contract tables with BigQuery types, plus the analytics_* tables' columns."""
     bq = {"string": "STRING", "int64": "INT64", "double": "FLOAT64", "bool": "BOOL", "date32[day]": "DATE"}
@@ -117,8 +160,9 @@ def test_sql_resolves_every_column_against_the_contract(built_data_dir: Path) ->
     """Column resolution under BigQuery's rules (sqlglot's qualifier) against the
     contract schemas: a misspelt or non-contract column fails here, not on BigQuery."""
     schema = _bigquery_schema(built_data_dir)
-    for path in ANALYTIC_FILES + TEST_FILES:
-        expression = sqlglot.parse_one(path.read_text(), read="bigquery")
+    texts = [path.read_text() for path in ANALYTIC_FILES + TEST_FILES]
+    for text in texts + [t.bigquery_sql for t in analytics.generic_data_tests()]:
+        expression = sqlglot.parse_one(text, read="bigquery")
         qualify(expression, schema=schema, dialect="bigquery", validate_qualify_columns=True)
     with pytest.raises(sqlglot.errors.OptimizeError):
         qualify(sqlglot.parse_one("select not_a_column from gold_daily_kpis", read="bigquery"),
@@ -332,6 +376,10 @@ BREAKAGES = {
     ],
     "assert_revenue_equals_sum_by_placement": [
         "UPDATE gold_daily_kpis SET ad_revenue_usd = ad_revenue_usd + 0.5 WHERE event_date = '2026-03-04'",
+    ],
+    "assert_sessions_have_user_and_day": [
+        ("rebuild", "silver_sessions"),
+        "UPDATE silver_sessions SET user_id = NULL WHERE session_id = (SELECT MAX(session_id) FROM silver_sessions WHERE NOT started)",
     ],
     "assert_data_quality_conservation": [
         "UPDATE gold_data_quality SET rows_read = rows_read + 1 WHERE dataset = 'users'",

@@ -1,0 +1,139 @@
+"""The mart registry drives the gold graph, and every registered mart reaches the
+warehouse DDL, BigQuery, the exports and the generic SQL data tests."""
+
+from __future__ import annotations
+
+import datetime as dt_
+
+import apache_beam as beam
+import pandas as pd
+import pytest
+from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
+from apache_beam.testing.util import assert_that, equal_to
+from gold_fixtures import D1, D2, ad, frame, session, ts
+
+from beam_pipelines.marts import ads_daily, daily_kpis, genre_daily, registry
+from beam_pipelines.marts.frames import SumPartialsFn, sum_partials
+from beam_pipelines.marts.shared import AD_EVENTS, AD_SUMS, PLAYBACK_EVENTS, SESSIONS, players_partial
+from beam_pipelines.marts.spec import Bucket, Finish, Mart, Partial, columns_of, partials_of, with_needs
+from beam_pipelines.marts.transforms import BuildGoldMarts
+from beam_pipelines.schema import GOLD_SCHEMAS, GOLD_TABLES, NULLABLE_KEYS, TABLE_KEYS
+from scripts import analytics, bigquery, warehouse
+
+from reference.duckdb_reference import GOLD_ORDER
+
+# ------------------------------------------------------------------ a toy mart
+
+
+def device_sessions(bucket: Bucket) -> pd.DataFrame:
+    rows = bucket.rows.assign(sessions=1)
+    return sum_partials([rows], ("event_date", "device_type"), ("sessions",))
+
+
+DEVICE_SESSIONS = Partial(
+    "toy_device_sessions",
+    SESSIONS,
+    ("device_type", "event_date"),
+    device_sessions,
+    SumPartialsFn(("event_date", "device_type"), ("sessions",)),
+)
+
+
+# distinct users per a session column the shared per-user partials do not read
+DEVICE_VIEWERS = players_partial("toy_device_viewers", ("event_date", "device_type"), "viewers")
+
+
+def _toy_finish(ctx: Finish) -> pd.DataFrame:
+    ads = ctx.mart(ads_daily.MART)  # reads another mart: built once, whoever asks first
+    out = ctx.partial(DEVICE_SESSIONS).merge(ctx.partial(DEVICE_VIEWERS), on=["event_date", "device_type"], how="left")
+    out["viewers"] = out["viewers"].fillna(0).astype("int64")
+    out["impressions"] = int(ads["impressions"].sum())
+    return out
+
+
+TOY = Mart("gold_toy_devices", (DEVICE_SESSIONS, DEVICE_VIEWERS), _toy_finish, needs=(ads_daily.MART,))
+
+
+def test_a_toy_mart_is_built_by_the_same_single_shuffle():
+    sessions = [
+        session("s1", "u1", "c1", ts(D1, 10), ts(D1, 11), device="tv"),
+        session("s2", "u2", "c1", ts(D1, 12), ts(D1, 13), device="tv"),
+        session("s3", "u1", "c1", ts(D2, 9), started=False, device="mobile"),
+    ]
+    ads = [ad("a1", D1, "impression", "k1"), ad("a1", D1, "impression", "k1", dt=D2), ad("a2", D2, "impression", "k1")]
+    day1, day2 = ((d - dt_.date(1970, 1, 1)).days for d in (D1, D2))
+    with BeamTestPipeline() as p:
+        inputs = {
+            "sessions": p | "S" >> beam.Create([frame("silver_sessions", [r]) for r in sessions], reshuffle=False),
+            "ad_events": p | "A" >> beam.Create([frame("silver_ad_events", [r]) for r in ads], reshuffle=False),
+            # no registered partial reads playback events: they are not even bucketed
+            "playback_events": p | "P" >> beam.Create([]),
+            "users": p | "U" >> beam.Create([frame("silver_users", [])]),
+            "content": p | "C" >> beam.Create([frame("silver_content", [])]),
+            "campaigns": p | "K" >> beam.Create([frame("silver_campaigns", [])]),
+            "audits": p | "Au" >> beam.Create([]),
+        }
+        marts = inputs | BuildGoldMarts(buckets=2, marts=(TOY,))
+        assert set(marts) == {"gold_toy_devices"}  # only what was asked for; its needs are not outputs
+        rows = marts["gold_toy_devices"] | beam.FlatMap(lambda f: f.to_dict("records"))
+        # the cross-partition copy of a1 is left out by the shared ad partial: 2 impressions
+        assert_that(
+            rows,
+            equal_to(
+                [
+                    {"event_date": day1, "device_type": "tv", "sessions": 2, "viewers": 2, "impressions": 2},
+                    {"event_date": day2, "device_type": "mobile", "sessions": 1, "viewers": 0, "impressions": 2},
+                ]
+            ),
+        )
+
+
+def test_partials_and_columns_come_from_the_marts_and_their_needs():
+    assert [m.table for m in with_needs([TOY])] == ["gold_ads_daily", "gold_toy_devices"]
+    partials = partials_of([TOY])
+    assert [p.name for p in partials] == ["ad_sums", "toy_device_sessions", "toy_device_viewers"]
+    assert columns_of([DEVICE_SESSIONS], SESSIONS) == ("user_id", "device_type", "event_date")  # table order
+    # a distinct-user partial reads its session keys, not content columns such as genre
+    assert "device_type" in DEVICE_VIEWERS.columns and "genre" not in genre_daily.GENRE_VIEWERS.columns
+    assert columns_of(partials, AD_EVENTS) == ("event_id", "campaign_id", "placement", "event_type", "event_date", "dt")
+    assert columns_of(partials, PLAYBACK_EVENTS) == ("event_id",)
+    # daily KPIs read gold_ads_daily, so its ad sums are computed though KPIs do not list them
+    assert AD_SUMS in partials_of([daily_kpis.MART])
+
+
+def test_two_different_partials_under_one_name_are_refused():
+    clash = Partial("ad_sums", SESSIONS, ("device_type",), device_sessions, SumPartialsFn(("device_type",), ("sessions",)))
+    with pytest.raises(ValueError, match="ad_sums"):
+        partials_of([ads_daily.MART, Mart("gold_clash", (clash,), _toy_finish)])
+
+
+# ------------------------------------------------------------------ the registry everywhere
+
+
+def test_the_registry_lists_every_gold_table_of_the_contract_in_order():
+    assert tuple(m.table for m in registry.MARTS) == GOLD_TABLES
+    registry.check_registry(registry.MARTS, GOLD_TABLES)
+    with pytest.raises(ImportError, match="gold_data_quality"):
+        registry.check_registry(registry.MARTS[:-1], GOLD_TABLES)
+    with pytest.raises(ImportError, match="registry"):
+        registry.check_registry(registry.MARTS + (TOY,), GOLD_TABLES)
+
+
+@pytest.mark.parametrize("mart", registry.MARTS, ids=lambda m: m.table)
+def test_every_registered_mart_reaches_ddl_bigquery_generic_tests_and_reference(mart):
+    assert mart.schema is GOLD_SCHEMAS[mart.table] and mart.keys == TABLE_KEYS[mart.table]
+    # warehouse DDL: the contract's columns, the grain as primary key, keys NOT NULL unless allowed
+    table = warehouse.METADATA.tables[mart.table]
+    assert [c.name for c in table.columns] == mart.schema.names
+    assert tuple(c.name for c in table.primary_key.columns) == mart.keys
+    assert all(not table.c[k].nullable for k in mart.keys if k not in NULLABLE_KEYS.get(mart.table, ()))
+    # BigQuery: loaded, with its checked-in schema file, partitioned like the Iceberg table
+    assert mart.table in bigquery.BIGQUERY_TABLES
+    assert bigquery.schema_file(mart.table).read_text(encoding="utf-8") == bigquery.schema_json(mart.table)
+    assert bigquery.partition_column(mart.table) == mart.partition
+    # generic SQL data tests
+    unique, not_null = (t.bigquery_sql for t in analytics.generic_data_tests())
+    assert f"from {mart.table} group by {', '.join(mart.keys)} having" in unique
+    assert f"from {mart.table}\n" in not_null
+    # the DuckDB reference computes it (its SQL: tests/reference/sql/*_<table>.sql)
+    assert GOLD_ORDER[mart.table] == mart.keys

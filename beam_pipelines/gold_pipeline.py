@@ -53,7 +53,7 @@ from beam_pipelines.marts.transforms import (
     ReadSilverTables,
     WriteGoldTable,
 )
-from beam_pipelines.marts.publish import SilverInputs, publish, silver_inputs, sync_exports
+from beam_pipelines.marts.publish import SilverInputs, export_release, exported_release, publish, silver_inputs
 from beam_pipelines.options import check_service_names, make_pipeline, parse_stage_args, pipeline_options
 from beam_pipelines.schema import TABLE_KEYS
 
@@ -136,7 +136,7 @@ def run(argv: Sequence[str] | None = None) -> dict | None:
             log.info("pipeline ran in %.1f s", elapsed)
             log_counters(result)
             t1 = time.perf_counter()
-            release = publish(cat, data_dir, run_id, attempt, inputs)
+            release, files = publish(cat, data_dir, run_id, attempt, inputs)
             commit_seconds = time.perf_counter() - t1
             log.info("committed nine gold tables and the release in %.2f s", commit_seconds)
         except BaseException:
@@ -144,7 +144,8 @@ def run(argv: Sequence[str] | None = None) -> dict | None:
             raise
         tables.end_attempt(data_dir, attempt)
         t2 = time.perf_counter()
-        sync_exports(cat, data_dir)
+        if exported_release(data_dir) != release.release_id:  # what sync_exports does, from the files committed
+            export_release(cat, data_dir, release, files)
         audit = {
             "run_id": run_id,
             "stage": "gold",

@@ -472,7 +472,6 @@ TABLE_PARTITIONS: dict[str, tuple[str, ...]] = {
     "silver_ad_events": ("dt",),
     "silver_sessions": ("event_date",),
     "quarantine": ("dataset", "dt"),
-    "audit": ("dataset", "dt"),
     "event_index": ("dataset", "dt"),
     **{table: ("event_date",) for table in GOLD_TABLES if GOLD_SCHEMAS[table].names[0] == "event_date"},
 }

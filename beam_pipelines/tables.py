@@ -8,8 +8,8 @@ Every reader and writer of silver and gold goes through this module:
   metastore; further properties come from pyiceberg's own ``PYICEBERG_CATALOG__OTT__*``
   environment variables or ``~/.pyiceberg.yaml``).
 - :func:`commit_table` — one commit per table and run: the partitions the run rebuilt
-  are removed and the Beam-written files added in ONE transaction (``delete`` +
-  ``add_files``), with the run id and row counts in the snapshot summary.
+  are removed and the Beam-written files added in ONE transaction and ONE snapshot (an
+  Iceberg ``overwrite``), with the run id and row counts in the snapshot summary.
 - :func:`record_release` / :func:`current_release` — a stage's release: the snapshot id
   of each of its tables after a complete run, appended to ``<namespace>.releases`` in
   one atomic commit. Readers pin a release, never "whatever the tables hold now".
@@ -208,20 +208,20 @@ class TableChange:
     summary: dict[str, str] = field(default_factory=dict)
 
 
-def commit_table(cat, data_dir: str, change: TableChange, run_id: str, attempt: str) -> int | None:
-    """Apply ``change`` in one transaction; returns the table's new snapshot id."""
+def commit_table(cat, data_dir: str, change: TableChange, run_id: str, attempt: str, table=None) -> int | None:
+    """Apply ``change`` as ONE snapshot (one transaction); returns the table's new snapshot id.
+
+    The snapshot removes the data files of the replaced partitions and adds the run's
+    files (an ``overwrite``; an ``append`` when nothing is removed). ``table``: the table
+    as loaded by the caller (default: loaded now).
+    """
     from pyiceberg.exceptions import CommitFailedException, ValidationException
 
-    table = load_table(cat, data_dir, change.namespace, change.table)
+    if table is None:
+        table = load_table(cat, data_dir, change.namespace, change.table)
     properties = {"ott.run_id": run_id, "ott.attempt": attempt, **change.summary}
     try:
-        with table.transaction() as tx:
-            if change.replace is not None and table.current_snapshot() is not None:
-                tx.delete(change.replace, snapshot_properties=properties)
-            if change.files:
-                tx.add_files(list(change.files), snapshot_properties=properties, check_duplicate_files=False)
-            if change.rows is not None and change.rows.num_rows:
-                tx.append(change.rows, snapshot_properties=properties)
+        _commit(table, change, properties)
     except (CommitFailedException, ValidationException) as exc:
         # pyiceberg retries a commit that lost a race, then validates that the other
         # writer's change does not conflict with ours; either way we lose cleanly
@@ -229,17 +229,218 @@ def commit_table(cat, data_dir: str, change: TableChange, run_id: str, attempt: 
             f"commit of {identifier(change.namespace, change.table)} failed: another writer changed it "
             f"({_first_line(exc)}); nothing of this run was committed to it — rerun"
         ) from exc
-    snapshot = cat.load_table(identifier(change.namespace, change.table)).current_snapshot()
+    snapshot = table.current_snapshot()  # the transaction updated ``table`` in place
     return snapshot.snapshot_id if snapshot else None
 
 
-def commit_tables(cat, data_dir: str, changes: Sequence[TableChange], run_id: str, attempt: str) -> dict[str, int | None]:
+def _commit(table, change: TableChange, properties: dict[str, str]) -> None:
+    """One transaction on ``table``: at most one snapshot (plus, on a table's first data
+    files, the name-mapping property that lets readers find columns by name)."""
+    from pyiceberg.io.pyarrow import _check_pyarrow_schema_compatible, _dataframe_to_data_files
+    from pyiceberg.table import TableProperties
+
+    metadata = table.metadata
+    added = _data_files(table, change.files) if change.files else []
+    rows = change.rows if change.rows is not None and change.rows.num_rows else None
+    if rows is not None:
+        _check_pyarrow_schema_compatible(metadata.schema(), provided_schema=rows.schema, format_version=metadata.format_version)
+    has_data = table.current_snapshot() is not None
+    removed = None
+    if change.replace is not None and has_data and _replaces_whole_files(metadata, change.replace):
+        removed = _live_files(table, change.replace)
+    exact = removed is not None
+    removed = removed or []
+    with _transaction(table) as tx:
+        if change.replace is not None and has_data and not exact:
+            # not a whole-partition replace: pyiceberg's delete (rewrites files if needed)
+            tx.delete(change.replace, snapshot_properties=properties)
+        if not added and rows is None:
+            if removed:
+                tx.delete(change.replace, snapshot_properties=properties)
+            return
+        if metadata.name_mapping() is None:  # as pyiceberg's add_files does: files written without field ids
+            tx.set_properties(**{TableProperties.DEFAULT_NAME_MAPPING: metadata.schema().name_mapping.model_dump_json()})
+        producer = _overwrite(tx, table, properties) if removed else tx.update_snapshot(snapshot_properties=properties).fast_append()
+        with producer:
+            if removed:
+                producer.delete_by_predicate(change.replace)  # scopes the conflict check on a retry
+                for data_file in removed:
+                    producer.delete_data_file(data_file)
+            for data_file in added:
+                producer.append_data_file(data_file)
+            if rows is not None:
+                for data_file in _dataframe_to_data_files(
+                    table_metadata=tx.table_metadata, write_uuid=producer.commit_uuid, df=rows, io=table.io
+                ):
+                    producer.append_data_file(data_file)
+
+
+# pyiceberg classes extended here, defined on first use (pyiceberg is imported lazily)
+_PRODUCERS: dict[str, type] = {}
+
+
+def _transaction(table):
+    """``table.transaction()``, except that the staged metadata is built once per change
+    of the transaction instead of on every read of ``Transaction.table_metadata``.
+
+    pyiceberg rebuilds it (a deep copy of the pydantic table metadata, which grows with
+    every snapshot) each time a snapshot producer reads it: dozens of times per commit,
+    most of a small commit's time. The metadata models are frozen, so sharing one copy
+    until the next staged update (or refresh) changes nothing else.
+    """
+    if "transaction" not in _PRODUCERS:
+        from pyiceberg.table import Transaction
+        from pyiceberg.table.update import update_table_metadata
+
+        class _Transaction(Transaction):
+            _staged: tuple | None = None
+
+            @property
+            def table_metadata(self):
+                base, updates = self._table.metadata, self._updates
+                if self._staged is None or self._staged[0] is not base or self._staged[1] is not updates:
+                    self._staged = (base, updates, update_table_metadata(base, updates))
+                return self._staged[2]
+
+        _PRODUCERS["transaction"] = _Transaction
+    return _PRODUCERS["transaction"](table)
+
+
+def _overwrite(tx, table, properties: dict[str, str]):
+    """pyiceberg's overwrite snapshot producer, except that the manifests of earlier
+    snapshots left with no live file (the deleted-entries manifests of earlier
+    overwrites) are dropped, as a fast append drops them: kept, every commit would read
+    one more of them per earlier commit."""
+    if "overwrite" not in _PRODUCERS:
+        from pyiceberg.table.update.snapshot import _OverwriteFiles
+
+        class _Overwrite(_OverwriteFiles):
+            def _process_manifests(self, manifests):
+                return [
+                    m
+                    for m in super()._process_manifests(manifests)
+                    if m.has_added_files() or m.has_existing_files() or m.added_snapshot_id == self._snapshot_id
+                ]
+
+        _PRODUCERS["overwrite"] = _Overwrite
+    from pyiceberg.table.refs import MAIN_BRANCH
+    from pyiceberg.table.snapshots import Operation
+
+    return _PRODUCERS["overwrite"](
+        operation=Operation.OVERWRITE, transaction=tx, io=table.io, branch=MAIN_BRANCH, snapshot_properties=properties
+    )
+
+
+def _replaces_whole_files(metadata, expression) -> bool:
+    """True when ``expression`` only names identity partition columns: then, as every data
+    file holds one value of each partition column, it matches whole files (or none)."""
+    from pyiceberg.expressions.visitors import bind, extract_field_ids
+    from pyiceberg.transforms import IdentityTransform
+
+    identity = {f.source_id for f in metadata.spec().fields if isinstance(f.transform, IdentityTransform)}
+    return extract_field_ids(bind(metadata.schema(), expression, case_sensitive=True)) <= identity
+
+
+def _live_files(table, expression) -> list | None:
+    """The data files of the current snapshot in the partitions ``expression`` selects
+    (None when a manifest has another partition spec: then the caller lets pyiceberg
+    decide). Evaluated on each file's partition values, with the expression bound once
+    (pyiceberg's scan planning binds a residual per file: seconds for ~100 files)."""
+    from pyiceberg.expressions.visitors import expression_evaluator, inclusive_projection, manifest_evaluator
+    from pyiceberg.manifest import ManifestContent
+    from pyiceberg.schema import Schema
+
+    metadata = table.metadata
+    schema, spec = metadata.schema(), metadata.spec()
+    partition_expression = inclusive_projection(schema, spec)(expression)
+    in_manifest = manifest_evaluator(spec, schema, partition_expression, True)
+    in_partition = expression_evaluator(Schema(*spec.partition_type(schema).fields), partition_expression, True)
+    files = []
+    for manifest in table.current_snapshot().manifests(table.io):
+        if manifest.content != ManifestContent.DATA:
+            continue
+        if manifest.partition_spec_id != spec.spec_id:
+            return None
+        if in_manifest(manifest):
+            files.extend(
+                entry.data_file
+                for entry in manifest.fetch_manifest_entry(table.io, discard_deleted=True)
+                if in_partition(entry.data_file.partition)
+            )
+    return files
+
+
+def _data_files(table, paths: Sequence[str]) -> list:
+    """pyiceberg ``DataFile`` entries for Parquet files written by the Beam workers.
+
+    What ``add_files`` builds, minus its per-file overhead: the statistics plan and the
+    schema check are computed once per table (once per distinct file schema) instead of
+    once per file, and local footers are read in this thread (a footer read is ~0.1 ms;
+    handing each to pyiceberg's thread pool costs more, most of all on a busy machine).
+    Remote footers (object storage latency) are read on that pool.
+    """
+    import pyarrow.parquet as pq
+    from pyiceberg.io.pyarrow import (
+        _check_pyarrow_schema_compatible,
+        compute_statistics_plan,
+        data_file_statistics_from_parquet_metadata,
+        parquet_path_to_id_mapping,
+    )
+    from pyiceberg.manifest import DataFile, DataFileContent, FileFormat
+    from pyiceberg.utils.concurrent import ExecutorFactory
+
+    if len(paths) != len(set(paths)):
+        raise ValueError("File paths must be unique")
+    metadata = table.metadata
+    schema, spec = metadata.schema(), metadata.spec()
+    stats_columns = compute_statistics_plan(schema, metadata.properties)
+    column_mapping = parquet_path_to_id_mapping(schema)
+
+    def footer(path: str):
+        input_file = table.io.new_input(path)
+        with input_file.open() as stream:
+            return pq.read_metadata(stream), len(input_file)
+
+    checked: list[pa.Schema] = []
+    files = []
+    remote = any(is_remote(p) for p in paths)
+    footers = ExecutorFactory.get_or_create().map(footer, paths) if remote else map(footer, paths)
+    for path, (parquet_metadata, size) in zip(paths, footers):
+        arrow_schema = parquet_metadata.schema.to_arrow_schema()
+        if not any(arrow_schema.equals(s, check_metadata=True) for s in checked):
+            _check_pyarrow_schema_compatible(schema, arrow_schema, format_version=metadata.format_version)
+            checked.append(arrow_schema)
+        statistics = data_file_statistics_from_parquet_metadata(
+            parquet_metadata=parquet_metadata, stats_columns=stats_columns, parquet_column_mapping=column_mapping
+        )
+        files.append(
+            DataFile.from_args(
+                content=DataFileContent.DATA,
+                file_path=path,
+                file_format=FileFormat.PARQUET,
+                partition=statistics.partition(spec, schema),
+                file_size_in_bytes=size,
+                sort_order_id=None,
+                spec_id=metadata.default_spec_id,
+                equality_ids=None,
+                key_metadata=None,
+                **statistics.to_serialized_dict(),
+            )
+        )
+    return files
+
+
+def commit_tables(
+    cat, data_dir: str, changes: Sequence[TableChange], run_id: str, attempt: str, loaded: dict | None = None
+) -> dict[str, int | None]:
     """:func:`commit_table` for each change, in order: {table: new snapshot id}.
+    ``loaded``: {table: table object} already loaded by the caller (reused).
 
     (Run on threads, the commits took as long: most of a commit is pyiceberg copying the
     table metadata under the GIL.)
     """
-    return {change.table: commit_table(cat, data_dir, change, run_id, attempt) for change in changes}
+    loaded = loaded or {}
+    return {change.table: commit_table(cat, data_dir, change, run_id, attempt, loaded.get(change.table)) for change in changes}
 
 
 def snapshot_id(cat, namespace: str, table: str) -> int | None:
@@ -254,23 +455,35 @@ def data_files(cat, namespace: str, table: str, snapshot: int | None, row_filter
     """Paths of the data files of ``table`` at ``snapshot`` (None: an empty table), sorted."""
     if snapshot is None:
         return []
-    scan = cat.load_table(identifier(namespace, table)).scan(snapshot_id=snapshot)
+    tbl = cat.load_table(identifier(namespace, table))
     if row_filter is not None:
-        scan = scan.filter(row_filter)
-    return sorted(task.file.file_path for task in scan.plan_files())
+        return sorted(task.file.file_path for task in tbl.scan(snapshot_id=snapshot, row_filter=row_filter).plan_files())
+    # every live data file of the snapshot, straight from its manifests (a scan plan
+    # would also build a task and a residual filter per file)
+    from pyiceberg.manifest import ManifestContent
+
+    found = tbl.snapshot_by_id(snapshot)
+    if found is None:
+        raise OttError(f"snapshot {snapshot} of {identifier(namespace, table)} is gone (expired?)")
+    manifests = found.manifests(tbl.io)
+    if any(m.content != ManifestContent.DATA for m in manifests):  # delete files: let the scan apply them
+        return sorted(task.file.file_path for task in tbl.scan(snapshot_id=snapshot).plan_files())
+    return sorted(e.data_file.file_path for m in manifests for e in m.fetch_manifest_entry(tbl.io, discard_deleted=True))
 
 
-def read_table(cat, namespace: str, table: str, snapshot: int | None, columns: Sequence[str] | None = None) -> pa.Table:
+def read_table(
+    cat, namespace: str, table: str, snapshot: int | None, columns: Sequence[str] | None = None, loaded=None
+) -> pa.Table:
     """The rows of ``table`` at ``snapshot`` in the contract's Arrow types (Iceberg reads
-    timestamps back as microseconds; the contract stores milliseconds)."""
+    timestamps back as microseconds; the contract stores milliseconds). ``loaded``: the
+    table object when the caller has it."""
     schema = NAMESPACE_TABLES[namespace][table]
     if columns is not None:
         schema = pa.schema([schema.field(c) for c in columns])
     if snapshot is None:
         return schema.empty_table()
-    scan = cat.load_table(identifier(namespace, table)).scan(
-        snapshot_id=snapshot, selected_fields=tuple(columns) if columns is not None else ("*",)
-    )
+    tbl = loaded if loaded is not None else cat.load_table(identifier(namespace, table))
+    scan = tbl.scan(snapshot_id=snapshot, selected_fields=tuple(columns) if columns is not None else ("*",))
     return scan.to_arrow().select(schema.names).cast(schema)
 
 
@@ -293,13 +506,16 @@ class Release:
         return f"release {self.release_id} run {self.run_id} ({self.kind}, {self.created_at:%Y-%m-%d %H:%M:%S} UTC)"
 
 
-def releases(cat, data_dir: str, namespace: str) -> list[Release]:
+RELEASE_ID_PROPERTY = "ott.release_id"  # in the summary of the releases table's snapshots
+
+
+def releases(cat, data_dir: str, namespace: str, loaded=None) -> list[Release]:
     """Every release of a namespace, oldest first."""
-    table = load_table(cat, data_dir, namespace, "releases")
+    table = loaded if loaded is not None else load_table(cat, data_dir, namespace, "releases")
     snapshot = table.current_snapshot()
     if snapshot is None:
         return []
-    rows = read_table(cat, namespace, "releases", snapshot.snapshot_id).to_pylist()
+    rows = read_table(cat, namespace, "releases", snapshot.snapshot_id, loaded=table).to_pylist()
     return sorted(
         (
             Release(
@@ -333,9 +549,9 @@ def record_release(
     kind: str = "publish",
 ) -> Release:
     """Append one release row: the atomic step that makes a run's tables current together."""
-    previous = releases(cat, data_dir, namespace)
+    table = load_table(cat, data_dir, namespace, "releases")
     release = Release(
-        release_id=(previous[-1].release_id + 1) if previous else 1,
+        release_id=_last_release_id(cat, data_dir, namespace, table) + 1,
         run_id=run_id,
         attempt=attempt,
         kind=kind,
@@ -357,8 +573,22 @@ def record_release(
         ],
         schema=NAMESPACE_TABLES[namespace]["releases"],
     )
-    commit_table(cat, data_dir, TableChange(namespace, "releases", None, rows=row), run_id, attempt)
+    change = TableChange(namespace, "releases", None, rows=row, summary={RELEASE_ID_PROPERTY: str(release.release_id)})
+    commit_table(cat, data_dir, change, run_id, attempt, table)
     return release
+
+
+def _last_release_id(cat, data_dir: str, namespace: str, table) -> int:
+    """The id of the newest release (0: none): from the summary of the releases table's
+    current snapshot (each release's own commit), else from its rows."""
+    snapshot = table.current_snapshot()
+    if snapshot is None:
+        return 0
+    recorded = (snapshot.summary.additional_properties or {}).get(RELEASE_ID_PROPERTY)
+    if recorded is not None:
+        return int(recorded)
+    found = releases(cat, data_dir, namespace, loaded=table)  # tables released before the property
+    return found[-1].release_id if found else 0
 
 
 # ------------------------------------------------------------------- attempts and recovery

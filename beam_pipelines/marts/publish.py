@@ -58,11 +58,15 @@ def silver_inputs(cat, data_dir: str) -> SilverInputs:
     return SilverInputs(release, files, rows)
 
 
-def publish(cat, data_dir: str, run_id: str, attempt: str, silver: SilverInputs) -> tables.Release:
-    """Commit every mart's files (written under the attempt's folder), then the release."""
+def publish(cat, data_dir: str, run_id: str, attempt: str, silver: SilverInputs) -> tuple[tables.Release, dict[str, list[str]]]:
+    """Commit every mart's files (written under the attempt's folder), then the release.
+
+    Returns the release and {table: its data files}: each mart is replaced whole, so
+    the files committed are the release's (what :func:`export_release` reads).
+    """
     changes = [
         tables.TableChange(
-            "gold", table, tables.whole_table(), tuple(fileio.tree_files(catalog.lake_attempt_dir(data_dir, "gold", table, attempt)))
+            "gold", table, tables.whole_table(), tuple(sorted(fileio.tree_files(catalog.lake_attempt_dir(data_dir, "gold", table, attempt))))
         )
         for table in GOLD_TABLES
     ]
@@ -71,7 +75,7 @@ def publish(cat, data_dir: str, run_id: str, attempt: str, silver: SilverInputs)
     inputs["silver.release_id"] = silver.release.release_id
     release = tables.record_release(cat, data_dir, "gold", run_id, attempt, snapshots, inputs)
     log.info("gold %s", release.summary())
-    return release
+    return release, {change.table: list(change.files) for change in changes}
 
 
 def release_data_files(data_dir: str, names, catalog_uri: str | None = None) -> tuple[tables.Release, dict[str, list[str]]]:
@@ -90,22 +94,27 @@ def release_data_files(data_dir: str, names, catalog_uri: str | None = None) -> 
     return release, files
 
 
-def read_mart(cat, table: str, release: tables.Release) -> pa.Table:
-    """One mart at a release, in the contract's types, rows in grain order.
+def read_mart(cat, table: str, release: tables.Release, paths: list[str] | None = None) -> pa.Table:
+    """One mart at a release, in the contract's types, rows in grain order (``paths``:
+    the release's data files of the mart, when the caller knows them).
 
     The data files are read in path order: each holds one partition's rows sorted by
     the grain, and the partition column is the grain's first key.
     """
-    paths = tables.data_files(cat, "gold", table, release.snapshots.get(table))
+    if paths is None:
+        paths = tables.data_files(cat, "gold", table, release.snapshots.get(table))
+    paths = sorted(paths)
     schema = GOLD_SCHEMAS[table]
     parts = [fileio.read_parquet(p).select(schema.names).cast(schema) for p in paths]
     return pa.concat_tables(parts) if parts else schema.empty_table()
 
 
-def export_release(cat, data_dir: str, release: tables.Release) -> None:
-    """Write ``gold/<table>.jsonl`` for every mart of ``release``, then the marker."""
+def export_release(cat, data_dir: str, release: tables.Release, files: dict[str, list[str]] | None = None) -> None:
+    """Write ``gold/<table>.jsonl`` for every mart of ``release``, then the marker
+    (``files``: {table: the release's data files}, when the caller knows them)."""
     for table in GOLD_TABLES:
-        fileio.write_atomically(catalog.gold_jsonl_file(data_dir, table), jsonl_bytes(read_mart(cat, table, release)))
+        mart = read_mart(cat, table, release, (files or {}).get(table))
+        fileio.write_atomically(catalog.gold_jsonl_file(data_dir, table), jsonl_bytes(mart))
     marker = {"release_id": release.release_id, "run_id": release.run_id}
     fileio.write_atomically(catalog.gold_export_marker(data_dir), (json.dumps(marker) + "\n").encode(), "application/json")
 

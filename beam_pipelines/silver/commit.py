@@ -15,7 +15,8 @@ What each table gets (one transaction each: remove the partitions rebuilt, add f
   (``silver.index``) only the ``event_date`` partitions it rewrote. The snapshot summary
   carries the content fingerprint the sessions were built with;
 - ``quarantine``: every (dataset, dt) of the run, rejected ones included (for inspection);
-- ``audit``: the counts of every accepted partition, replaced with it.
+- ``audit``: the counts of every accepted partition, replaced with it (the table is
+  rewritten whole, one small file: see :func:`audit_change`).
 
 Then one row in ``silver.releases`` pins the snapshot of every silver table: gold and
 the warehouse read silver at that release, never a half-committed run.
@@ -37,8 +38,9 @@ log = logging.getLogger("ott.silver")
 SESSIONS = "silver_sessions"
 
 
-def table_changes(plan: SilverPlan, summary: dict) -> list[tables.TableChange]:
-    """The change of every silver table this run touches, from its plan and summary."""
+def table_changes(plan: SilverPlan, summary: dict, audit: pa.Table | None = None) -> list[tables.TableChange]:
+    """The change of every silver table this run touches, from its plan and summary;
+    ``audit``: the committed audit rows (None: none)."""
     partitions = summary["partitions"]
     rejected = {(p["dataset"], p["dt"]) for p in partitions if p["rejected"]}
     accepted = [(ds, dt) for ds, dt in plan.partitions if (ds, dt) not in rejected]
@@ -70,20 +72,27 @@ def table_changes(plan: SilverPlan, summary: dict) -> list[tables.TableChange]:
         replace = sessions_replaced(scope, files.get(SESSIONS, []))
         changes.append(change(SESSIONS, replace, **{CONTENT_PROPERTY: scope["content"]}))
     changes.append(change("quarantine", tables.partition_filter(("dataset", "dt"), plan.partitions)))
-    audit_rows = [
+    changes.append(audit_change(plan, partitions, set(accepted), audit))
+    return changes
+
+
+def audit_change(plan: SilverPlan, partitions: list[dict], accepted: set, audit: pa.Table | None) -> tables.TableChange:
+    """``silver.audit`` is small and unpartitioned: each run rewrites it whole, as ONE
+    file — the committed rows of the partitions it did not accept, plus the counts of
+    the partitions it accepted — sorted by (dataset, dt)."""
+    rows = [
         {**{k: p[k] for k in AUDIT_SCHEMA.names if k != "run_id"}, "run_id": plan.run_id}
         for p in partitions
-        if (p["dataset"], p["dt"]) in set(accepted)
+        if (p["dataset"], p["dt"]) in accepted
     ]
-    changes.append(
-        tables.TableChange(
-            "silver",
-            "audit",
-            tables.partition_filter(("dataset", "dt"), accepted),
-            rows=pa.Table.from_pylist(audit_rows, schema=AUDIT_SCHEMA),
-        )
+    kept = [r for r in (audit.to_pylist() if audit is not None else []) if (r["dataset"], r["dt"]) not in accepted]
+    return tables.TableChange(
+        "silver",
+        "audit",
+        tables.whole_table(),
+        rows=pa.Table.from_pylist(sorted(kept + rows, key=lambda r: (r["dataset"], r["dt"])), schema=AUDIT_SCHEMA),
+        summary={"ott.rows-added": str(len(rows))},
     )
-    return changes
 
 
 def sessions_replaced(scope: dict, records: list[dict]):
@@ -104,7 +113,8 @@ def publish(cat, plan: SilverPlan, summary: dict) -> tuple[tables.Release, list[
 
     Returns the release and one record per table (snapshot id, files, rows added).
     """
-    changes = table_changes(plan, summary)
+    audit = tables.read_table(cat, "silver", "audit", tables.snapshot_id(cat, "silver", "audit"))
+    changes = table_changes(plan, summary, audit)
     snapshots_of = tables.commit_tables(cat, plan.data_dir, changes, plan.run_id, plan.attempt)
     committed = [
         {
@@ -116,7 +126,11 @@ def publish(cat, plan: SilverPlan, summary: dict) -> tuple[tables.Release, list[
         for change in changes
     ]
     log.info("committed %d silver tables (%d files)", len(changes), sum(len(c.files) for c in changes))
-    snapshots = {table: tables.snapshot_id(cat, "silver", table) for table in NAMESPACE_TABLES["silver"] if table != "releases"}
+    snapshots = {
+        table: snapshots_of[table] if table in snapshots_of else tables.snapshot_id(cat, "silver", table)
+        for table in NAMESPACE_TABLES["silver"]
+        if table != "releases"
+    }
     release = tables.record_release(cat, plan.data_dir, "silver", plan.run_id, plan.attempt, snapshots)
     return release, committed
 

@@ -25,7 +25,6 @@ from dataclasses import dataclass
 from typing import Any, Tuple
 
 import apache_beam as beam
-import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.metrics import Metrics
@@ -191,11 +190,12 @@ class DedupeEvents(beam.PTransform):
         )
 
 
-def kept_name(path: str) -> str:
-    """A committed silver file's spill name: ``kept-<dt>-<file stem>`` (unique per file)."""
-    dt = path.rsplit("/dt=", 1)[-1].split("/", 1)[0]
+def kept_name(path: str, partition: str = "dt") -> str:
+    """A committed silver file's spill name, ``kept-<partition value>-<file stem>``
+    (unique per file: one file name per partition folder)."""
+    value = path.rsplit(f"/{partition}=", 1)[-1].split("/", 1)[0]
     stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    return f"kept-{dt}-{stem}"
+    return f"kept-{value}-{stem}"
 
 
 class FreshKeys(beam.PTransform):
@@ -308,18 +308,11 @@ class ReadKeptSessions(beam.PTransform):
             >> beam.FlatMap(
                 lambda path, s: (
                     (b, ("sessions", p))
-                    for b, p in spill_buckets(s.kept(fileio.read_parquet(path)), "session_id", buckets, folder, kept_name_session(path))
+                    for b, p in spill_buckets(s.kept(fileio.read_parquet(path)), "session_id", buckets, folder, kept_name(path, "event_date"))
                 ),
                 self.scope,
             )
         )
-
-
-def kept_name_session(path: str) -> str:
-    """A committed session file's spill name: ``kept-<event_date>-<file stem>``."""
-    day = path.rsplit("/event_date=", 1)[-1].split("/", 1)[0]
-    stem = path.rsplit("/", 1)[-1].rsplit(".", 1)[0]
-    return f"kept-{day}-{stem}"
 
 
 def _without_days(rows: pa.Table, days: set[str]) -> pa.Table:

@@ -1,39 +1,32 @@
 """``gold_retention_cohorts`` — one row per (cohort_week, week_number ≥ 0) overlapping the data window.
 
-Retained users are distinct users per cohort week, counted in each bucket (a user lives
-in one bucket); cohort sizes come from the users dimension.
+Retained users are distinct users per (cohort week, week number), counted from the
+user-days with a play (``user_days`` of :mod:`~beam_pipelines.marts.user_engagement`,
+kept per event_date); cohort sizes come from the users dimension.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
-from beam_pipelines.marts.frames import SumPartialsFn, empty_frame, monday_of, ratio
-from beam_pipelines.marts.shared import AD_SUMS, CONTENT_SUMS, SESSIONS, USER_SESSION_COLUMNS, data_window, user_sessions
-from beam_pipelines.marts.spec import Bucket, Finish, Mart, Partial
+from beam_pipelines.marts.frames import empty_frame, monday_of, ratio
+from beam_pipelines.marts.shared import AD_SUMS, CONTENT_SUMS, data_window
+from beam_pipelines.marts.spec import Finish, Mart
+from beam_pipelines.marts.user_engagement import USER_DAYS
 
 
-def retained(bucket: Bucket) -> pd.DataFrame:
-    """Per (cohort_week, week_number ≥ 0), the bucket's valid users with a play in that week.
+def retained(days: pd.DataFrame, users: pd.DataFrame) -> pd.DataFrame:
+    """Per (cohort_week, week_number ≥ 0), the valid users with a play in that week.
 
-    Not keyed by event_date: a user retained on several days of a week counts once.
+    ``days``: user-day rows (user_id, event_date, plays). A user retained on several
+    days of a week counts once.
     """
-    _, plays = bucket.shared(user_sessions)
-    user_days = plays[["user_id", "event_date"]].drop_duplicates()
-    cohorts = user_days.merge(bucket.users[["user_id", "signup_date"]].dropna(), on="user_id", how="inner")
+    user_days = days.loc[days["plays"].to_numpy() > 0, ["user_id", "event_date"]]
+    cohorts = user_days.merge(users[["user_id", "signup_date"]].dropna(), on="user_id", how="inner")
     cohorts["cohort_week"] = monday_of(cohorts["signup_date"])
     cohorts["week_number"] = (cohorts["event_date"].to_numpy("int64") - cohorts["cohort_week"]) // 7
     cohorts = cohorts[cohorts["week_number"] >= 0].drop_duplicates(["user_id", "cohort_week", "week_number"])
     return cohorts.groupby(["cohort_week", "week_number"], sort=True).size().rename("retained_users").reset_index()
-
-
-RETAINED = Partial(
-    "retained",
-    SESSIONS,
-    USER_SESSION_COLUMNS,
-    retained,
-    SumPartialsFn(("cohort_week", "week_number"), ("retained_users",)),
-)
 
 
 def finish(ctx: Finish) -> pd.DataFrame:
@@ -53,10 +46,10 @@ def finish(ctx: Finish) -> pd.DataFrame:
         w_last = (last - cohort) // 7
         rows.extend((int(cohort), w, int(size)) for w in range(w_first, w_last + 1))
     out = pd.DataFrame(rows, columns=["cohort_week", "week_number", "cohort_size"]).astype("int64")
-    out = out.merge(ctx.partial(RETAINED), on=["cohort_week", "week_number"], how="left")
+    out = out.merge(retained(ctx.partial(USER_DAYS), ctx.users), on=["cohort_week", "week_number"], how="left")
     out["retained_users"] = out["retained_users"].fillna(0).astype("int64")
     out["retention_rate"] = ratio(out["retained_users"], out["cohort_size"])
     return out
 
 
-MART = Mart("gold_retention_cohorts", (CONTENT_SUMS, AD_SUMS, RETAINED), finish)
+MART = Mart("gold_retention_cohorts", (CONTENT_SUMS, AD_SUMS, USER_DAYS), finish)

@@ -58,8 +58,14 @@ def gold_parser() -> OttArgumentParser:
     run_lock.add_lock_flags(parser)
     parser.add_argument(
         "--dt",
-        help="accepted for symmetry with `ott silver`; gold always recomputes from all partitions "
-        "(the cross-partition duplicate rule needs them)",
+        help="accepted for symmetry with `ott silver` and only logged: gold recomputes whatever changed "
+        "in silver since its current release, whichever dt that was",
+    )
+    parser.add_argument(
+        "--full",
+        action="store_true",
+        help="recompute every slice of silver instead of only those that changed since the current "
+        "gold release (the result is the same; use it to rebuild the gold state)",
     )
     parser.add_argument(
         "--buckets",

@@ -8,9 +8,13 @@ and records ONE gold release pinning all of them; the exports ``gold/<table>.jso
 written from that release. The definitions of every table and column are in
 ``docs/gold.md``; releases, rollback and maintenance in ``docs/storage.md``.
 
-Gold always recomputes every mart from *all* silver partitions: the cross-partition
-rule (for each event_id the earliest ``dt`` wins) and the distinct-user metrics need
-them all. ``--dt`` is accepted for symmetry with ``ott silver`` and only logged.
+Incremental (SPEC §12): every partial is kept per slice of silver (a sessions
+event_date, an event dt) in the Iceberg table ``gold.partials``, pinned by the release.
+A run recomputes only the slices whose silver files changed since the current gold
+release (and, for events, the later dts whose earliest-dt winners may move), merges
+the kept slices' partials and finishes every mart from them; ``--full`` recomputes all.
+Which slices, and why: :mod:`beam_pipelines.marts.state`. ``--dt`` is accepted for
+symmetry with ``ott silver`` and only logged.
 
 Local (in-process FnApiRunner)::
 
@@ -43,14 +47,18 @@ from beam_pipelines import catalog, fileio, run_lock, tables
 from beam_pipelines.cli_args import gold_parser as build_parser
 from beam_pipelines.cli_support import OttError, configure_logging
 from beam_pipelines.marts import registry
-from beam_pipelines.marts.shared import DIMENSIONS, KINDS
+from beam_pipelines.marts import state
+from beam_pipelines.marts.shared import CONTENT_OF_SESSION, DIMENSIONS, KINDS
 from beam_pipelines.marts.spec import columns_of, partials_of
 from beam_pipelines.marts.transforms import (
     DEFAULT_BUCKETS,
     METRICS_NAMESPACE,
     BuildGoldMarts,
+    FindEarlierRows,
     ReadDimensions,
+    ReadGoldState,
     ReadSilverTables,
+    WriteGoldState,
     WriteGoldTable,
 )
 from beam_pipelines.marts.publish import SilverInputs, export_release, exported_release, publish, silver_inputs
@@ -65,12 +73,20 @@ def resolve_data_dir(data_dir: str) -> str:
     return tables.resolve_data_dir(data_dir)
 
 
-def build(pipeline: beam.Pipeline, data_dir: str, attempt: str, inputs: SilverInputs | None, buckets: int = DEFAULT_BUCKETS) -> dict:
+def build(
+    pipeline: beam.Pipeline,
+    data_dir: str,
+    attempt: str,
+    inputs: SilverInputs | None,
+    gold_plan: state.GoldPlan | None,
+    buckets: int = DEFAULT_BUCKETS,
+) -> dict:
     """Add the whole gold stage to ``pipeline``; returns, per table, the paths written.
 
-    ``inputs``: the silver release to read (None: no files — an offline dry run).
+    ``inputs``: the silver release to read and ``gold_plan`` what of it (None: no files —
+    an offline dry run).
     """
-    files = inputs.files if inputs else {}
+    files = gold_plan.files if gold_plan else {}
 
     # one Reshuffle + read step for the event tables, one for the dimensions:
     # each extra transform costs the runner more than reading these tables
@@ -88,11 +104,26 @@ def build(pipeline: beam.Pipeline, data_dir: str, attempt: str, inputs: SilverIn
         }
     )
     audits = pipeline | "SilverAudits" >> beam.Create(inputs.audits if inputs else [])
-    marts = {**events, **dimensions, "audits": audits} | "BuildGoldMarts" >> BuildGoldMarts(buckets, registry.MARTS)
+    kept = pipeline | "ReadGoldState" >> ReadGoldState(gold_plan.kept if gold_plan else ())
+    earlier = pipeline | "FindEarlierRows" >> FindEarlierRows(gold_plan.earlier if gold_plan else ())
+    marts = {**events, **dimensions, "audits": audits, "kept": kept, "earlier": earlier} | "BuildGoldMarts" >> BuildGoldMarts(
+        buckets, registry.MARTS
+    )
+    marts["state"] | "WriteGoldState" >> WriteGoldState(data_dir, attempt, gold_plan.inputs if gold_plan else {})
     return {
         table: marts[table] | f"Write{table.title().replace('_', '')}" >> WriteGoldTable(data_dir, table, attempt)
         for table in (m.table for m in registry.MARTS)
     }
+
+
+def plan_run(cat, data_dir: str, inputs: SilverInputs, full: bool) -> state.GoldPlan:
+    """What this run recomputes: the slices of silver that changed since the current
+    gold release's state (:func:`beam_pipelines.marts.state.plan`)."""
+    current = tables.current_release(cat, data_dir, "gold")
+    snapshot = current.snapshots.get(state.STATE_TABLE) if current else None
+    state_files = tables.data_files(cat, "gold", state.STATE_TABLE, snapshot) if snapshot is not None else None
+    content = state.content_fingerprint(inputs.files.get("silver_content", []), CONTENT_OF_SESSION)
+    return state.plan(KINDS, partials_of(registry.MARTS), inputs.files, inputs.index, content, state_files, full)
 
 
 def run(argv: Sequence[str] | None = None) -> dict | None:
@@ -104,7 +135,7 @@ def run(argv: Sequence[str] | None = None) -> dict | None:
             dt_.date.fromisoformat(args.dt)
         except ValueError:
             raise OttError(f"--dt must be YYYY-MM-DD, got {args.dt!r}") from None
-        log.info("--dt %s: gold recomputes every mart from all silver partitions", args.dt)
+        log.info("--dt %s: gold recomputes what changed in silver since its current release", args.dt)
     if args.buckets < 1:
         raise OttError(f"--buckets must be ≥ 1, got {args.buckets}")
     data_dir = resolve_data_dir(args.data_dir)
@@ -116,7 +147,7 @@ def run(argv: Sequence[str] | None = None) -> dict | None:
     if options.view_as(TestOptions).dry_run:
         # builds the job offline: it must not touch (gs://) storage or the catalog
         pipeline = make_pipeline(beam_argv)
-        build(pipeline, data_dir, tables.new_attempt(run_id), None, args.buckets)
+        build(pipeline, data_dir, tables.new_attempt(run_id), None, None, args.buckets)
         pipeline.run()
         log.info("dry run: %s job built, nothing submitted", options.view_as(StandardOptions).runner)
         return None
@@ -124,11 +155,14 @@ def run(argv: Sequence[str] | None = None) -> dict | None:
         cat = tables.open_for_writing(data_dir, args.catalog_uri)
         tables.ensure_tables(cat, data_dir, "gold")
         inputs = silver_inputs(cat, data_dir)
+        gold_plan = plan_run(cat, data_dir, inputs, args.full)
+        # on stdout, like the summary: stderr holds nothing but the one-line error of a failing run
+        print(f"gold {gold_plan.mode}: {gold_plan.reason} ({_slices_line(gold_plan)})", flush=True)
         attempt = tables.new_attempt(run_id)
         tables.begin_attempt(data_dir, "gold", run_id, attempt)
         try:
             pipeline = make_pipeline(beam_argv)
-            build(pipeline, data_dir, attempt, inputs, args.buckets)
+            build(pipeline, data_dir, attempt, inputs, gold_plan, args.buckets)
             t0 = time.perf_counter()
             result = pipeline.run()
             result.wait_until_finish()
@@ -136,7 +170,7 @@ def run(argv: Sequence[str] | None = None) -> dict | None:
             log.info("pipeline ran in %.1f s", elapsed)
             log_counters(result)
             t1 = time.perf_counter()
-            release, files = publish(cat, data_dir, run_id, attempt, inputs)
+            release, files = publish(cat, data_dir, run_id, attempt, inputs, state.state_change(data_dir, attempt, gold_plan))
             commit_seconds = time.perf_counter() - t1
             log.info("committed nine gold tables and the release in %.2f s", commit_seconds)
         except BaseException:
@@ -153,6 +187,7 @@ def run(argv: Sequence[str] | None = None) -> dict | None:
             "release_id": release.release_id,
             "silver_release_id": inputs.release.release_id,
             "snapshots": release.snapshots,
+            "plan": gold_plan.record(),
             "finished_at": dt_.datetime.now(dt_.timezone.utc).isoformat(timespec="milliseconds"),  # metadata
             "timing_s": {
                 "pipeline": round(elapsed, 3),
@@ -167,6 +202,11 @@ def run(argv: Sequence[str] | None = None) -> dict | None:
         )
     print(f"gold {release.summary()}: nine marts from silver release {inputs.release.release_id}")
     return audit
+
+
+def _slices_line(gold_plan: state.GoldPlan) -> str:
+    counts = ", ".join(f"{len(days)} {table}" for table, days in gold_plan.recompute.items())
+    return f"slices recomputed: {counts}; kept: {len(gold_plan.kept)}"
 
 
 def log_counters(result) -> None:

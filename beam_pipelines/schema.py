@@ -415,6 +415,20 @@ EVENT_INDEX_SCHEMA = pa.schema(
     ]
 )
 
+# The gold state (SPEC §12): per slice of silver — a sessions partition (event_date) or
+# an event partition (dt) — the accumulator of every partial the marts need, as an Arrow
+# IPC stream, with the silver files (and dimension fingerprint) it was computed from. A
+# gold run recomputes only the slices whose inputs changed and merges the others' rows.
+GOLD_STATE_SCHEMA = pa.schema(
+    [
+        ("source", pa.string()),  # the silver table of the slice
+        ("slice", pa.date32()),  # its partition value
+        ("partial", pa.string()),
+        ("frame", pa.binary()),
+        ("inputs", pa.string()),  # JSON: {"files": [silver file names], "content": fingerprint}
+    ]
+)
+
 # A release (SPEC §11): the snapshot of every table of a stage that one complete run
 # left, recorded in one atomic append. ``snapshots`` is JSON {table: snapshot id};
 # gold releases also pin the silver snapshots they were built from (``inputs``).
@@ -473,6 +487,7 @@ TABLE_PARTITIONS: dict[str, tuple[str, ...]] = {
     "silver_sessions": ("event_date",),
     "quarantine": ("dataset", "dt"),
     "event_index": ("dataset", "dt"),
+    "partials": ("source", "slice"),
     **{table: ("event_date",) for table in GOLD_TABLES if GOLD_SCHEMAS[table].names[0] == "event_date"},
 }
 # Tables of each Iceberg namespace, with their Arrow schemas (the quarantine and the
@@ -485,7 +500,7 @@ NAMESPACE_TABLES: dict[str, dict[str, pa.Schema]] = {
         "event_index": EVENT_INDEX_SCHEMA,
         "releases": RELEASE_SCHEMA,
     },
-    "gold": {**GOLD_SCHEMAS, "releases": RELEASE_SCHEMA},
+    "gold": {**GOLD_SCHEMAS, "partials": GOLD_STATE_SCHEMA, "releases": RELEASE_SCHEMA},
 }
 
 # silver table written for each bronze dataset

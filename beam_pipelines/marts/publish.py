@@ -46,6 +46,7 @@ class SilverInputs:
     release: tables.Release
     files: dict[str, list[str]]
     audits: list[dict]
+    index: list[str]  # data files of silver.event_index
 
 
 def silver_inputs(cat, data_dir: str) -> SilverInputs:
@@ -55,27 +56,31 @@ def silver_inputs(cat, data_dir: str) -> SilverInputs:
     files = {t: tables.data_files(cat, "silver", t, release.snapshots.get(t)) for t in SILVER_INPUTS}
     audit = tables.read_table(cat, "silver", "audit", release.snapshots.get("audit")).to_pylist()
     rows = [audit_row(r["dataset"], r["dt"], r) for r in sorted(audit, key=lambda r: (r["dataset"], r["dt"]))]
-    return SilverInputs(release, files, rows)
+    index = tables.data_files(cat, "silver", "event_index", release.snapshots.get("event_index"))
+    return SilverInputs(release, files, rows, index)
 
 
-def publish(cat, data_dir: str, run_id: str, attempt: str, silver: SilverInputs) -> tuple[tables.Release, dict[str, list[str]]]:
-    """Commit every mart's files (written under the attempt's folder), then the release.
+def publish(
+    cat, data_dir: str, run_id: str, attempt: str, silver: SilverInputs, state: tables.TableChange
+) -> tuple[tables.Release, dict[str, list[str]]]:
+    """Commit every mart's files (written under the attempt's folder) and the gold state
+    (``state``), then the release pinning all of them.
 
     Returns the release and {table: its data files}: each mart is replaced whole, so
     the files committed are the release's (what :func:`export_release` reads).
     """
-    changes = [
+    marts = [
         tables.TableChange(
             "gold", table, tables.whole_table(), tuple(sorted(fileio.tree_files(catalog.lake_attempt_dir(data_dir, "gold", table, attempt))))
         )
         for table in GOLD_TABLES
     ]
-    snapshots = tables.commit_tables(cat, data_dir, changes, run_id, attempt)
+    snapshots = tables.commit_tables(cat, data_dir, [*marts, state], run_id, attempt)
     inputs = {f"silver.{t}": s for t, s in silver.release.snapshots.items()}
     inputs["silver.release_id"] = silver.release.release_id
     release = tables.record_release(cat, data_dir, "gold", run_id, attempt, snapshots, inputs)
     log.info("gold %s", release.summary())
-    return release, {change.table: list(change.files) for change in changes}
+    return release, {change.table: list(change.files) for change in marts}
 
 
 def release_data_files(data_dir: str, names, catalog_uri: str | None = None) -> tuple[tables.Release, dict[str, list[str]]]:

@@ -32,8 +32,8 @@ MS_PER_MINUTE = 60_000.0
 # Event tables are split into hash buckets: all sessions of a user meet in one bucket
 # (distinct users, binges), all rows of an event_id in one (earliest dt wins).
 SESSIONS = Kind("sessions", "silver_sessions", "user_id")
-AD_EVENTS = Kind("ad_events", "silver_ad_events", "event_id")
-PLAYBACK_EVENTS = Kind("playback_events", "silver_playback_events", "event_id")
+AD_EVENTS = Kind("ad_events", "silver_ad_events", "event_id", dedupe=True)
+PLAYBACK_EVENTS = Kind("playback_events", "silver_playback_events", "event_id", dedupe=True)
 KINDS: tuple[Kind, ...] = (SESSIONS, AD_EVENTS, PLAYBACK_EVENTS)
 
 # Dimensions are small: each is read whole and given to every step as a side input.
@@ -130,9 +130,20 @@ def cross_partition_duplicates(bucket: Bucket) -> np.ndarray:
     """Mask of the bucket's rows whose event_id an earlier ``dt`` already had.
 
     For each event_id the row of the earliest ``dt`` wins; every other row is a valid
-    row of its own dt (SPEC §4, §10). Use as ``bucket.shared(cross_partition_duplicates)``.
+    row of its own dt (SPEC §4, §10). The bucket holds every row of its ids that this
+    run reads; ``bucket.earlier`` the others' (event_id, dt). Use as
+    ``bucket.shared(cross_partition_duplicates)``.
     """
-    events = bucket.rows
+    events = bucket.rows[["event_id", "dt"]]
+    if bucket.earlier is not None and len(bucket.earlier):
+        outside = bucket.earlier[bucket.earlier["event_id"].isin(events["event_id"])]
+        events = pd.concat([events, outside[["event_id", "dt"]]], ignore_index=True)
+        return _later_rows(events)[: len(bucket.rows)]
+    return _later_rows(events)
+
+
+def _later_rows(events: pd.DataFrame) -> np.ndarray:
+    """Mask of the rows (event_id, dt; ids unique within a dt) whose id an earlier dt has."""
     # Only rows whose 64-bit key hash repeats can be duplicates (equal ids, equal hashes):
     # the exact rule runs on those few candidates, not on every string of the bucket.
     hashes = pd.Series(stable_hash(events["event_id"]))

@@ -21,11 +21,12 @@ partials of all registered marts (:class:`Bucket` shares work between them), one
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import apache_beam as beam
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -36,20 +37,33 @@ METRICS_NAMESPACE = "ott.gold"
 
 @dataclass(frozen=True)
 class Kind:
-    """A silver event table split into hash buckets of ``key`` before the shuffle."""
+    """A silver event table split into hash buckets of ``key`` before the shuffle.
+
+    Its partials are kept per **slice**: one partition of the table (``slice`` column,
+    its Iceberg partition: event_date for sessions, dt for events). A gold run recomputes
+    the slices whose silver files changed and merges the others from the gold state.
+    """
 
     name: str  # the input name of BuildGoldMarts and the bucket tag
     table: str  # the silver table it is read from
     key: str  # rows of one key value always meet in one bucket
+    dedupe: bool = False  # rows of an event_id in several dts: the earliest dt wins
+
+    @property
+    def slice(self) -> str:
+        (column,) = TABLE_PARTITIONS[self.table]
+        return column
 
 
 @dataclass(frozen=True)
 class Partial:
-    """A small frame every bucket of ``kind`` emits, merged across buckets by ``merge``.
+    """A small frame every bucket of ``kind`` emits per slice, merged by ``merge``.
 
-    ``compute(bucket) -> DataFrame`` reads ``bucket.rows`` (only ``columns`` of the
-    kind's table are guaranteed to be there) and the dimensions. Keyed by event_date
-    wherever the metric allows, so that it could be kept per date.
+    ``compute(bucket) -> DataFrame`` reads ``bucket.rows`` (rows of ONE slice; only
+    ``columns`` of the kind's table are guaranteed to be there) and the content
+    dimension. The frames of one slice, merged, are that slice's state; the frames of
+    different slices must merge exactly too — so a partial that is not a plain sum
+    (distinct counts, percentiles, per-user rows) is keyed by the slice column.
     """
 
     name: str
@@ -115,9 +129,9 @@ def partials_of(marts: Iterable[Mart]) -> list[Partial]:
 
 
 def columns_of(partials: Iterable[Partial], kind: Kind) -> tuple[str, ...]:
-    """The columns of ``kind``'s silver table the partials read (its key included), in
-    the table's column order."""
-    wanted = {kind.key, *(c for p in partials if p.kind == kind for c in p.columns)}
+    """The columns of ``kind``'s silver table the partials read (its key and slice
+    column included), in the table's column order."""
+    wanted = {kind.key, kind.slice, *(c for p in partials if p.kind == kind for c in p.columns)}
     return tuple(c for c in SILVER_SCHEMAS[kind.table].names if c in wanted)
 
 
@@ -136,11 +150,28 @@ class _Memo:
 
 
 class Bucket(_Memo):
-    """All rows of one hash bucket of one kind, with the dimensions (side inputs)."""
+    """Rows of one hash bucket of one kind, with the content dimension (a side input).
 
-    def __init__(self, kind: Kind, rows: pd.DataFrame, users: pd.DataFrame, content: pd.DataFrame) -> None:
+    ``earlier``: (event_id, dt) of rows of the same ids in partitions this run does not
+    read (an incremental run of an event kind), which may win the "earliest dt" rule.
+    """
+
+    def __init__(self, kind: Kind, rows: pd.DataFrame, content: pd.DataFrame, earlier: pd.DataFrame | None = None) -> None:
         super().__init__()
-        self.kind, self.rows, self.users, self.content = kind, rows, users, content
+        self.kind, self.rows, self.content, self.earlier = kind, rows, content, earlier
+
+    def slices(self, memos: Sequence[Callable] = ()) -> Iterator[tuple[int, Bucket]]:
+        """(slice value, the bucket's rows of that slice) per slice, in order; the
+        results of ``memos`` (row masks of the whole bucket) are handed down sliced."""
+        values = self.rows[self.kind.slice].to_numpy("int64")
+        order = np.argsort(values, kind="stable")
+        starts = np.flatnonzero(np.diff(values[order], prepend=np.int64(-(2**62)))) if len(values) else []
+        for start, end in zip(starts, [*starts[1:], len(values)]):
+            rows = order[start:end]
+            part = Bucket(self.kind, self.rows.iloc[rows].reset_index(drop=True), self.content, self.earlier)
+            for fn in memos:
+                part._memo[fn] = self.shared(fn)[rows]
+            yield int(values[rows[0]]), part
 
 
 @dataclass(eq=False)

@@ -36,7 +36,8 @@ from apache_beam.pvalue import AsList, AsSingleton, TaggedOutput
 from beam_pipelines import catalog, fileio
 from beam_pipelines.marts import registry
 from beam_pipelines.marts.frames import ConcatFramesFn, parquet_bytes, read_parquet_frames, split_by_bucket, to_gold_table
-from beam_pipelines.marts.shared import KINDS
+from beam_pipelines.marts.shared import KINDS, cross_partition_duplicates
+from beam_pipelines.marts.state import EarlierScan, earlier_rows, read_state_file, write_state_file
 from beam_pipelines.marts.spec import METRICS_NAMESPACE, Bucket, Finish, Mart, Partial, columns_of, partials_of
 from beam_pipelines.schema import TABLE_PARTITIONS
 
@@ -122,6 +123,41 @@ class ReadDimensions(beam.PTransform):
         return {name: outputs[name] for name in self._tables}
 
 
+class ReadGoldState(beam.PTransform):
+    """State files of the slices a run keeps → ``((table, slice), {partial: frame})`` each
+    (:mod:`beam_pipelines.marts.state`)."""
+
+    def __init__(self, paths: Sequence[str]):
+        super().__init__()
+        self._paths = tuple(paths)
+
+    def expand(self, pbegin):
+        return (
+            pbegin
+            | "StateFiles" >> beam.Create(self._paths)
+            | "SpreadStateFiles" >> beam.Reshuffle()
+            | "ReadState" >> beam.Map(read_state_file)
+        )
+
+
+class FindEarlierRows(beam.PTransform):
+    """Per event kind recomputed incrementally, the rows of kept dts that share an
+    event_id with the recomputed dts → ONE dict {kind: frame of event_id, dt} (a side
+    input of the buckets: those rows may win the "earliest dt" rule)."""
+
+    def __init__(self, scans: Sequence[EarlierScan]):
+        super().__init__()
+        self._scans = tuple(scans)
+
+    def expand(self, pbegin):
+        return (
+            pbegin
+            | "Scans" >> beam.Create(self._scans)
+            | "MatchIndex" >> beam.Map(lambda scan: (scan.kind, earlier_rows(scan)))
+            | "ByKind" >> beam.combiners.ToDict()
+        )
+
+
 # ------------------------------------------------------------------ the shared shuffle
 #
 # Sessions (by user_id), ad events and playback events (by event_id) are split into
@@ -164,17 +200,38 @@ class MergeFramesFn(beam.CombineFn):
         return {name: fn.extract_output(accumulator[name]) for name, fn in self._combiners.items()}
 
 
+class SliceStateFn(MergeFramesFn):
+    """The frames of one slice → its state: per partial, the merged accumulator as ONE
+    frame that is again a valid input of the partial's ``merge`` (what the gold state
+    keeps, and what the final merge adds up with the slices it did not recompute)."""
+
+    def extract_output(self, accumulator) -> dict:
+        out = {}
+        for name, fn in self._combiners.items():
+            if not accumulator[name]:
+                continue  # a partial of another kind
+            # an empty frame is state too: the slice has no rows for that partial
+            frames = [f for f in fn.compact(accumulator[name]) if len(f)] or accumulator[name][:1]
+            out[name] = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+        return out
+
+
 class _SummariseBucketFn(beam.DoFn):
-    """((kind, bucket), [frames]) → {name: partial frame} of every partial of that kind."""
+    """((kind, bucket), [frames]) → ((table, slice), {name: partial frame}) for every
+    slice of the bucket and every partial of that kind."""
 
     def __init__(self, partials: Sequence[Partial]):
         self._kinds = {p.kind.name: p.kind for p in partials}
         self._partials = {name: [p for p in partials if p.kind.name == name] for name in self._kinds}
 
-    def process(self, element, users: pd.DataFrame, content: pd.DataFrame):
-        (kind, _), frames = element
-        bucket = Bucket(self._kinds[kind], pd.concat(list(frames), ignore_index=True), users, content)
-        yield {p.name: p.compute(bucket) for p in self._partials[kind]}
+    def process(self, element, content: pd.DataFrame, earlier: dict):
+        (name, _), frames = element
+        kind = self._kinds[name]
+        bucket = Bucket(kind, pd.concat(list(frames), ignore_index=True), content, earlier.get(name))
+        # the earliest-dt rule needs every row of an id: decided on the whole bucket
+        memos = [cross_partition_duplicates] if kind.dedupe else []
+        for value, part in bucket.slices(memos):
+            yield (kind.table, value), {p.name: p.compute(part) for p in self._partials[name]}
 
 
 class _FinishFn(beam.DoFn):
@@ -190,13 +247,19 @@ class _FinishFn(beam.DoFn):
 
 
 class BuildGoldMarts(beam.PTransform):
-    """Silver inputs → the registered gold marts, one single-frame PCollection per table.
+    """Silver inputs and kept state → the registered gold marts and the new slice states.
 
     Input: a dict with the event kinds of :mod:`beam_pipelines.marts.shared` (``sessions``,
-    ``ad_events``, ``playback_events``: frame batches), ``users``, ``content``,
-    ``campaigns`` (one frame each) and ``audits`` (rows). ``marts``: the marts to build
-    (default: :data:`beam_pipelines.marts.registry.MARTS`); only the partials they need
-    are computed, and only the event kinds those partials read are bucketed.
+    ``ad_events``, ``playback_events``: frame batches of the slices this run recomputes),
+    ``users``, ``content``, ``campaigns`` (one frame each), ``audits`` (rows), and
+    optionally ``kept`` (``((table, slice), {partial: frame})`` of the slices it does not
+    recompute, from the gold state) and ``earlier`` (one dict {kind: frame of event_id,
+    dt} of rows outside the slices read that share their ids). ``marts``: the marts to
+    build (default: :data:`beam_pipelines.marts.registry.MARTS`); only the partials they
+    need are computed, and only the event kinds those partials read are bucketed.
+
+    Output: {table: single-frame PCollection} per mart, and ``state``: the recomputed
+    slices' ``((table, slice), {partial: frame})``.
     """
 
     def __init__(self, buckets: int = DEFAULT_BUCKETS, marts: Sequence[Mart] | None = None):
@@ -206,7 +269,9 @@ class BuildGoldMarts(beam.PTransform):
 
     def expand(self, inputs):
         users, content, campaigns = inputs["users"], inputs["content"], inputs["campaigns"]
+        pipeline = users.pipeline
         partials = partials_of(self._marts)
+        combiners = {p.name: p.merge for p in partials}
         tagged = [
             inputs[kind.name]
             | f"Bucket{kind.name.title().replace('_', '')}"
@@ -214,12 +279,20 @@ class BuildGoldMarts(beam.PTransform):
             for kind in KINDS
             if any(p.kind == kind for p in partials)
         ]
-        merged = (
+        earlier = inputs.get("earlier") or (pipeline | "NoEarlierRows" >> beam.Create([{}]))
+        kept = inputs.get("kept") or (pipeline | "NoKeptState" >> beam.Create([]))
+        state = (
             tagged
-            | "FlattenBuckets" >> beam.Flatten(pipeline=inputs["users"].pipeline)
+            | "FlattenBuckets" >> beam.Flatten(pipeline=pipeline)
             | "GroupBuckets" >> beam.GroupByKey()
-            | "SummariseBuckets" >> beam.ParDo(_SummariseBucketFn(partials), AsSingleton(users), AsSingleton(content))
-            | "MergePartials" >> beam.CombineGlobally(MergeFramesFn({p.name: p.merge for p in partials}))
+            | "SummariseBuckets" >> beam.ParDo(_SummariseBucketFn(partials), AsSingleton(content), AsSingleton(earlier))
+            | "MergeSlices" >> beam.CombinePerKey(SliceStateFn(combiners))
+        )
+        merged = (
+            (state, kept)
+            | "WithKeptState" >> beam.Flatten()
+            | "States" >> beam.Values()
+            | "MergePartials" >> beam.CombineGlobally(MergeFramesFn(combiners))
         )
         tables = [m.table for m in self._marts]
         marts = merged | "BuildMarts" >> beam.ParDo(
@@ -229,7 +302,7 @@ class BuildGoldMarts(beam.PTransform):
             AsSingleton(campaigns),
             AsList(inputs["audits"]),
         ).with_outputs(*tables)
-        return {table: marts[table] for table in tables}
+        return {**{table: marts[table] for table in tables}, "state": state}
 
 
 # ------------------------------------------------------------------ writing
@@ -278,3 +351,15 @@ class WriteGoldTable(beam.PTransform):
 
     def expand(self, frames):
         return frames | "WriteFiles" >> beam.Map(write_gold_files, self._data_dir, self._table, self._attempt)
+
+
+class WriteGoldState(beam.PTransform):
+    """Recomputed slices' states → one data file each of ``gold.partials`` under the
+    attempt's folder (committed by the driver with the marts)."""
+
+    def __init__(self, data_dir: str, attempt: str, inputs: dict):
+        super().__init__()
+        self._data_dir, self._attempt, self._inputs = data_dir, attempt, dict(inputs)
+
+    def expand(self, states):
+        return states | "WriteStateFiles" >> beam.Map(write_state_file, self._data_dir, self._attempt, self._inputs)

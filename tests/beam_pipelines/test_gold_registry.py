@@ -74,7 +74,8 @@ def test_a_toy_mart_is_built_by_the_same_single_shuffle():
             "audits": p | "Au" >> beam.Create([]),
         }
         marts = inputs | BuildGoldMarts(buckets=2, marts=(TOY,))
-        assert set(marts) == {"gold_toy_devices"}  # only what was asked for; its needs are not outputs
+        # only what was asked for (its needs are not outputs), and the slices' gold state
+        assert set(marts) == {"gold_toy_devices", "state"}
         rows = marts["gold_toy_devices"] | beam.FlatMap(lambda f: f.to_dict("records"))
         # the cross-partition copy of a1 is left out by the shared ad partial: 2 impressions
         assert_that(
@@ -96,7 +97,7 @@ def test_partials_and_columns_come_from_the_marts_and_their_needs():
     # a distinct-user partial reads its session keys, not content columns such as genre
     assert "device_type" in DEVICE_VIEWERS.columns and "genre" not in genre_daily.GENRE_VIEWERS.columns
     assert columns_of(partials, AD_EVENTS) == ("event_id", "campaign_id", "placement", "event_type", "event_date", "dt")
-    assert columns_of(partials, PLAYBACK_EVENTS) == ("event_id",)
+    assert columns_of(partials, PLAYBACK_EVENTS) == ("event_id", "dt")  # the bucket key and the slice
     # daily KPIs read gold_ads_daily, so its ad sums are computed though KPIs do not list them
     assert AD_SUMS in partials_of([daily_kpis.MART])
 

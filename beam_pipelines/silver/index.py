@@ -23,6 +23,15 @@ Sessions outside ``A`` keep their rows: none of their rows' event ids changed, s
 did their events. Falls back to a full rebuild (every committed partition read, every
 session replaced) when the committed state cannot say: no sessions yet, a partition
 without index files, or the content durations changed (``completed`` reads them).
+
+Cost, on the daily hot path: each committed index file is read once (its three columns).
+Step 2 needs ``A`` whole, which needs every file, so that one read does step 1 and step 2
+for the sessions affected so far, and leaves per file a bitmap of its session keys (about
+0.6 B a row) and, for a file without an affected row, its event keys (8 B a row, up to
+``KEEP_EVENT_KEYS_BYTES`` in all) for step 3, which needs ``E`` whole. Read again: a file
+whose bitmap may hold a session found affected only after it was read (a late copy under
+another session id: rare), and the event keys of the files beyond that budget. (Keeping
+the three columns of every file instead would cost 20 B a row of history.)
 """
 
 from __future__ import annotations
@@ -182,16 +191,72 @@ class SessionScope:
         return {"mode": self.mode, "reason": self.reason, "dates": list(self.dates), "content": self.content, **self.stats}
 
 
-def _read_index(path: str, columns: Sequence[str]) -> dict[str, np.ndarray]:
-    table = pq.read_table(io.BytesIO(fileio.read_bytes(path)), columns=list(columns))
+_COLUMNS = ("event_key", "session_key", "event_date")
+
+# Event keys of staying files without an affected row are kept for the final test (step 3)
+# up to this many bytes (8 per row); files beyond it have that one column read again.
+KEEP_EVENT_KEYS_BYTES = 256 << 20
+
+
+def _read_index(path: str, columns: Sequence[str] = _COLUMNS) -> dict[str, np.ndarray]:
+    """The columns of an index file as numpy arrays (null session keys → 0, dates → int32
+    days). A local file is read directly, only the columns asked for."""
+    if fileio.is_local(path):
+        source = path[len("file://") :] if path.startswith("file://") else path
+    else:
+        source = io.BytesIO(fileio.read_bytes(path))
+    table = pq.ParquetFile(source).read(columns=list(columns))
     out = {}
     for name in columns:
         column = table.column(name).combine_chunks()
         if name == "event_date":
             out[name] = column.cast(pa.int32()).to_numpy(zero_copy_only=False)
         else:
-            out[name] = pc.fill_null(column, 0).to_numpy(zero_copy_only=False)
+            out[name] = (pc.fill_null(column, 0) if column.null_count else column).to_numpy(zero_copy_only=False)
     return out
+
+
+def _low_bits(keys: np.ndarray) -> int:
+    """Bits of a file's session bitmap: ~4 bits per row (at most 1 in 4 false "maybe")."""
+    return max(10, int(np.ceil(np.log2(max(len(keys), 1)))) + 2)
+
+
+def _bitmap(keys: np.ndarray, bits: int) -> np.ndarray:
+    """A packed bitmap of the low ``bits`` bits of ``keys`` (a superset test, see :func:`_maybe`)."""
+    table = np.zeros(1 << bits, dtype=bool)
+    table[keys & np.int64((1 << bits) - 1)] = True
+    return np.packbits(table)
+
+
+def _maybe(bitmap: np.ndarray, bits: int, keys: np.ndarray) -> bool:
+    """Whether the keys summed up in ``bitmap`` may hold one of ``keys`` (never a false "no")."""
+    low = keys & np.int64((1 << bits) - 1)
+    return bool(((bitmap[low >> 3] >> (7 - (low & 7)).astype(np.uint8)) & 1).any())
+
+
+@dataclass
+class _Staying:
+    """What the one read of a staying index file leaves for the steps that need all of them."""
+
+    path: str
+    silver: str
+    hit: bool  # holds a row of an affected session, or (step 3) a key of E
+    known: int  # how many batches of affected sessions were discovered when it was read
+    bits: int
+    sessions: np.ndarray  # packed bitmap of its session keys
+    events: np.ndarray | None  # its event keys, for step 3 (None: hit already, or over budget)
+
+
+def _affected_rows(
+    cols: dict[str, np.ndarray], sessions: KeySet, dates: list[np.ndarray], events: list[np.ndarray]
+) -> bool:
+    """Add the dates and event keys of the rows of ``sessions``; whether there were any."""
+    mine = sessions.contains(cols["session_key"])
+    if not mine.any():
+        return False
+    dates.append(cols["event_date"][mine])
+    events.append(cols["event_key"][mine])
+    return True
 
 
 def _iso(days: np.ndarray) -> list[str]:
@@ -254,36 +319,33 @@ def resolve_scope(
     )
 
     # 1. the changed event ids: the rebuilt partitions before (O) and after (N) ...
-    before = [_read_index(path, ["event_key", "session_key", "event_date"]) for p in changed for path in p.index_files]
+    before = [_read_index(path) for p in changed for path in p.index_files]
     changed_events = KeySet(np.concatenate([new_cols["event_key"]] + [c["event_key"] for c in before]))
     # ... and the sessions of any row carrying one of them: every row of O and N, and the
     # rows of other partitions that share an id with them (late copies, replays)
-    affected = [new_cols["session_key"]] + [c["session_key"] for c in before]
-    for p in staying:
-        for path in p.index_files:
-            cols = _read_index(path, ["event_key", "session_key"])
-            affected.append(cols["session_key"][changed_events.contains(cols["event_key"])])
-    sessions = KeySet(np.concatenate(affected))
-
-    # 2. every row of those sessions: their dates before and after (all of O's and N's
-    # rows belong to them), and the event keys of the rows they hold after
+    sessions = KeySet(np.concatenate([new_cols["session_key"]] + [c["session_key"] for c in before]))
     dates = [new_cols["event_date"]] + [c["event_date"] for c in before]
-    events = [new_cols["event_key"]]
-    for p in staying:
-        for path in p.index_files:
-            cols = _read_index(path, ["event_key", "session_key", "event_date"])
-            mine = sessions.contains(cols["session_key"])
-            dates.append(cols["event_date"][mine])
-            events.append(cols["event_key"][mine])
-    event_keys = KeySet(np.concatenate(events))
+    events: list[np.ndarray] = []  # the event keys of the staying rows of those sessions
 
-    # 3. the committed files (of partitions that stay) holding rows to read again
-    files = []
-    for p in staying:
-        for path in p.index_files:
-            cols = _read_index(path, ["event_key", "session_key"])
-            if sessions.contains(cols["session_key"]).any() or event_keys.contains(cols["event_key"]).any():
-                files.append(p.silver_file(path))
+    # one read of each staying index file does step 1 and, for the sessions known so far,
+    # step 2 (see _scan_staying); what the later files add is completed below
+    seen, discovered = _scan_staying(staying, changed_events, sessions, dates, events)
+    if discovered:
+        sessions = KeySet(np.concatenate([sessions.keys, *discovered]))
+    _complete_late_sessions(seen, discovered, dates, events)
+    event_keys = KeySet(np.concatenate([new_cols["event_key"], *events]))
+
+    # 3. the committed files (of partitions that stay) holding rows to read again: those
+    # holding a row of an affected session (known), or a key of E (tested now E is known).
+    # Only E's keys from staying rows can be found in a file without an affected row: a
+    # staying row carrying a key of N is a row of an affected session (step 1).
+    staying_events = KeySet(np.concatenate([np.zeros(0, np.int64), *events]))
+    for file in seen:
+        if not file.hit:
+            keys = file.events if file.events is not None else _read_index(file.path, ["event_key"])["event_key"]
+            file.hit = bool(staying_events.contains(keys).any())
+        file.events = None
+    files = [file.silver for file in seen if file.hit]
     days = _iso(np.concatenate(dates))
     return SessionScope(
         INCREMENTAL,
@@ -296,3 +358,62 @@ def resolve_scope(
         content=content,
         stats={"sessions_affected": len(sessions), "files_read": len(files)},
     )
+
+
+def _scan_staying(
+    staying: Sequence[CommittedPartition],
+    changed_events: KeySet,
+    sessions: KeySet,
+    dates: list[np.ndarray],
+    events: list[np.ndarray],
+) -> tuple[list[_Staying], list[np.ndarray]]:
+    """Read each staying index file once: step 1 (the sessions of its rows carrying a
+    changed event key join the affected ones, ``sessions`` grows) and step 2 for the
+    sessions affected so far (their rows' dates and event keys are added).
+
+    Returns one record per file, in order, and the batches of sessions discovered here
+    (in the order found): a file read before a batch has not been searched for it.
+    """
+    seen: list[_Staying] = []
+    discovered: list[np.ndarray] = []
+    kept = 0
+    for p in staying:
+        for path in p.index_files:
+            cols = _read_index(path)
+            hits = cols["session_key"][changed_events.contains(cols["event_key"])]
+            new = _sorted_unique(hits[~sessions.contains(hits)])
+            if len(new):
+                discovered.append(new)
+                sessions = KeySet(np.concatenate([sessions.keys, new]))
+            hit = _affected_rows(cols, sessions, dates, events)
+            keep = not hit and kept + cols["event_key"].nbytes <= KEEP_EVENT_KEYS_BYTES
+            kept += cols["event_key"].nbytes if keep else 0
+            bits = _low_bits(cols["session_key"])
+            seen.append(
+                _Staying(
+                    path,
+                    p.silver_file(path),
+                    hit,
+                    len(discovered),
+                    bits,
+                    _bitmap(cols["session_key"], bits),
+                    cols["event_key"] if keep else None,
+                )
+            )
+    return seen, discovered
+
+
+def _complete_late_sessions(
+    seen: list[_Staying], discovered: list[np.ndarray], dates: list[np.ndarray], events: list[np.ndarray]
+) -> None:
+    """Step 2 for the sessions a file was read too early to know: read again only the
+    files whose session bitmap may hold one of them (late copies in another session are
+    rare: usually none is read)."""
+    for file in seen:
+        if file.known == len(discovered):
+            continue
+        late = np.concatenate(discovered[file.known :])
+        if not _maybe(file.sessions, file.bits, late):
+            continue
+        if _affected_rows(_read_index(file.path), KeySet(late), dates, events):
+            file.hit, file.events = True, None

@@ -195,7 +195,14 @@ _COLUMNS = ("event_key", "session_key", "event_date")
 
 # Event keys of staying files without an affected row are kept for the final test (step 3)
 # up to this many bytes (8 per row); files beyond it have that one column read again.
+# Only for object storage, where a second read downloads the whole file: a local file
+# reads one column again from the page cache faster than memory would keep it (measured:
+# 1.5 s vs 1.9 s on 24M rows, and +200 MB of memory that grows with the history).
 KEEP_EVENT_KEYS_BYTES = 256 << 20
+
+
+def _keep_budget(path: str) -> int:
+    return 0 if fileio.is_local(path) else KEEP_EVENT_KEYS_BYTES
 
 
 def _read_index(path: str, columns: Sequence[str] = _COLUMNS) -> dict[str, np.ndarray]:
@@ -386,7 +393,7 @@ def _scan_staying(
                 discovered.append(new)
                 sessions = KeySet(np.concatenate([sessions.keys, new]))
             hit = _affected_rows(cols, sessions, dates, events)
-            keep = not hit and kept + cols["event_key"].nbytes <= KEEP_EVENT_KEYS_BYTES
+            keep = not hit and kept + cols["event_key"].nbytes <= _keep_budget(path)
             kept += cols["event_key"].nbytes if keep else 0
             bits = _low_bits(cols["session_key"])
             seen.append(

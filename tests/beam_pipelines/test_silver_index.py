@@ -26,6 +26,14 @@ from beam_pipelines.silver.index import (
 D1, D2, D3 = dt_.date(2026, 11, 1), dt_.date(2026, 11, 2), dt_.date(2026, 11, 3)
 
 
+@pytest.fixture(autouse=True, params=["local", "object storage"])
+def keep_budget(request, monkeypatch):
+    """Every scope rule holds whether a file's event keys are read again (local files) or
+    kept from the first read (object storage, where a second read is a download)."""
+    if request.param == "object storage":
+        monkeypatch.setattr("beam_pipelines.silver.index._keep_budget", lambda path: 1 << 30)
+
+
 def rows(dt, *events) -> pa.Table:
     """Index rows: (event_key, session_key, event_date) of partition ``dt``."""
     return pa.table(

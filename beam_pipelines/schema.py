@@ -425,7 +425,7 @@ GOLD_STATE_SCHEMA = pa.schema(
         ("slice", pa.date32()),  # its partition value
         ("partial", pa.string()),
         ("frame", pa.binary()),
-        ("inputs", pa.string()),  # JSON: {"files": [silver file names], "content": fingerprint}
+        ("inputs", pa.string()),  # JSON: digest of the silver files, content fingerprint, version
     ]
 )
 

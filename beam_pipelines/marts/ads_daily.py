@@ -10,12 +10,12 @@ import numpy as np
 import pandas as pd
 
 from beam_pipelines.marts.frames import ratio
-from beam_pipelines.marts.shared import AD_KEYS, AD_SUMS
+from beam_pipelines.marts.shared import AD_KEYS, AD_SUMS, ads_by_date
 from beam_pipelines.marts.spec import Finish, Mart
 
 
 def finish(ctx: Finish) -> pd.DataFrame:
-    ad_sums = ctx.partial(AD_SUMS)
+    ad_sums = ctx.shared(ads_by_date)
     ads = ad_sums[ad_sums["events"] > 0].copy()
     per_slot = ads.groupby(["event_date", "placement"], sort=False)[["ad_requests", "filled_requests"]].transform("sum")
     ads["fill_rate"] = ratio(per_slot["filled_requests"], per_slot["ad_requests"])

@@ -161,15 +161,19 @@ def _later_rows(events: pd.DataFrame) -> np.ndarray:
 
 AD_KEYS = ("event_date", "placement", "campaign_id")
 AD_MEASURES = ("events", "ad_requests", "filled_requests", "impressions", "clicks", "completes", "conversions")
+# kept per ingest dt too: every partial is keyed by its kind's slice column
+AD_SLICE_KEYS = ("dt", *AD_KEYS)
 
 
 def ad_sums(bucket: Bucket) -> pd.DataFrame:
-    """Ad events, less cross-partition duplicates → per (event_date, placement, campaign_id) event counts."""
+    """Ad events, less cross-partition duplicates → per (dt, event_date, placement,
+    campaign_id) event counts (:func:`ads_by_date` adds the dts up)."""
     events = bucket.rows[~bucket.shared(cross_partition_duplicates)]
     kind = events["event_type"].to_numpy(object)
     request = kind == "ad_request"
     data = pd.DataFrame(
         {
+            "dt": events["dt"],
             "event_date": events["event_date"],
             "placement": events["placement"],
             "campaign_id": events["campaign_id"],
@@ -182,7 +186,7 @@ def ad_sums(bucket: Bucket) -> pd.DataFrame:
             "conversions": (kind == "conversion").astype("int64"),
         }
     )
-    return sum_partials([data], AD_KEYS, AD_MEASURES)
+    return sum_partials([data], AD_SLICE_KEYS, AD_MEASURES)
 
 
 AD_SUMS = Partial(
@@ -190,8 +194,14 @@ AD_SUMS = Partial(
     AD_EVENTS,
     ("event_id", "dt", "event_date", "placement", "campaign_id", "event_type"),
     ad_sums,
-    SumPartialsFn(AD_KEYS, AD_MEASURES),
+    SumPartialsFn(AD_SLICE_KEYS, AD_MEASURES),
 )
+
+
+def ads_by_date(ctx: Finish) -> pd.DataFrame:
+    """The merged :data:`AD_SUMS` per (event_date, placement, campaign_id), sorted; use as
+    ``ctx.shared(ads_by_date)``."""
+    return sum_partials([ctx.partial(AD_SUMS)], AD_KEYS, AD_MEASURES)
 
 # ---------------------------------------------------------------- data window
 

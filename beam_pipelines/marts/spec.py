@@ -21,12 +21,11 @@ partials of all registered marts (:class:`Bucket` shares work between them), one
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import apache_beam as beam
-import numpy as np
 import pandas as pd
 import pyarrow as pa
 
@@ -57,13 +56,14 @@ class Kind:
 
 @dataclass(frozen=True)
 class Partial:
-    """A small frame every bucket of ``kind`` emits per slice, merged by ``merge``.
+    """A small frame every bucket of ``kind`` emits, merged across buckets by ``merge``.
 
-    ``compute(bucket) -> DataFrame`` reads ``bucket.rows`` (rows of ONE slice; only
-    ``columns`` of the kind's table are guaranteed to be there) and the content
-    dimension. The frames of one slice, merged, are that slice's state; the frames of
-    different slices must merge exactly too — so a partial that is not a plain sum
-    (distinct counts, percentiles, per-user rows) is keyed by the slice column.
+    ``compute(bucket) -> DataFrame`` reads ``bucket.rows`` (only ``columns`` of the
+    kind's table are guaranteed to be there) and the content dimension. Its frame is
+    **keyed by the kind's slice column** (``Kind.slice``: event_date for sessions, dt for
+    events): the rows of each slice, merged, are that slice's gold state, and frames of
+    different slices never share a key, so merging kept and recomputed slices is exact
+    whatever the metric (distinct counts, percentiles, per-user rows).
     """
 
     name: str
@@ -159,19 +159,6 @@ class Bucket(_Memo):
     def __init__(self, kind: Kind, rows: pd.DataFrame, content: pd.DataFrame, earlier: pd.DataFrame | None = None) -> None:
         super().__init__()
         self.kind, self.rows, self.content, self.earlier = kind, rows, content, earlier
-
-    def slices(self, memos: Sequence[Callable] = ()) -> Iterator[tuple[int, Bucket]]:
-        """(slice value, the bucket's rows of that slice) per slice, in order; the
-        results of ``memos`` (row masks of the whole bucket) are handed down sliced."""
-        values = self.rows[self.kind.slice].to_numpy("int64")
-        order = np.argsort(values, kind="stable")
-        starts = np.flatnonzero(np.diff(values[order], prepend=np.int64(-(2**62)))) if len(values) else []
-        for start, end in zip(starts, [*starts[1:], len(values)]):
-            rows = order[start:end]
-            part = Bucket(self.kind, self.rows.iloc[rows].reset_index(drop=True), self.content, self.earlier)
-            for fn in memos:
-                part._memo[fn] = self.shared(fn)[rows]
-            yield int(values[rows[0]]), part
 
 
 @dataclass(eq=False)

@@ -47,6 +47,9 @@ from beam_pipelines.schema import GOLD_STATE_SCHEMA
 log = logging.getLogger("ott.gold")
 
 STATE_TABLE = "partials"
+# Bumped when what a partial's frame holds changes: a state of another version is
+# recomputed (it is part of every slice's inputs).
+STATE_VERSION = 2
 FULL, INCREMENTAL = "full", "incremental"
 Slice = tuple[str, str]  # (silver table, ISO date of its partition)
 EPOCH = np.datetime64("1970-01-01", "D")
@@ -218,7 +221,8 @@ def plan(
         partitions[kind.table] = by_partition(silver_files.get(kind.table, ()), kind.slice)
         fingerprint = "" if kind.dedupe else content
         for day, paths in partitions[kind.table].items():
-            wanted[(kind.table, day)] = json.dumps({"files": digest(paths), "content": fingerprint}, sort_keys=True)
+            inputs = {"files": digest(paths), "content": fingerprint, "version": STATE_VERSION}
+            wanted[(kind.table, day)] = json.dumps(inputs, sort_keys=True)
     dims = {t: list(p) for t, p in silver_files.items() if t not in partitions}
 
     def everything(reason: str) -> GoldPlan:

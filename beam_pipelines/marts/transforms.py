@@ -36,7 +36,7 @@ from apache_beam.pvalue import AsList, AsSingleton, TaggedOutput
 from beam_pipelines import catalog, fileio
 from beam_pipelines.marts import registry
 from beam_pipelines.marts.frames import ConcatFramesFn, parquet_bytes, read_parquet_frames, split_by_bucket, to_gold_table
-from beam_pipelines.marts.shared import KINDS, cross_partition_duplicates
+from beam_pipelines.marts.shared import KINDS
 from beam_pipelines.marts.state import EarlierScan, earlier_rows, read_state_file, write_state_file
 from beam_pipelines.marts.spec import METRICS_NAMESPACE, Bucket, Finish, Mart, Partial, columns_of, partials_of
 from beam_pipelines.schema import TABLE_PARTITIONS
@@ -216,9 +216,24 @@ class SliceStateFn(MergeFramesFn):
         return out
 
 
+def by_slice(frames: dict[str, pd.DataFrame], column: str, values: Sequence[int]) -> Iterator[tuple[int, dict]]:
+    """A bucket's partial frames → (slice value, {name: its rows of that slice}) for each
+    of ``values``; a partial without rows in a slice gets an empty frame there (it is
+    state too)."""
+    parts: dict[int, dict[str, pd.DataFrame]] = {int(v): {} for v in values}
+    for name, frame in frames.items():
+        if column not in frame.columns:
+            raise ValueError(f"partial {name!r} is not keyed by its slice column {column!r}")
+        groups = frame.groupby(frame[column].to_numpy("int64"), sort=False).indices if len(frame) else {}
+        for value, part in parts.items():
+            rows = groups.get(value)
+            part[name] = frame.iloc[rows].reset_index(drop=True) if rows is not None else frame.iloc[0:0]
+    yield from parts.items()
+
+
 class _SummariseBucketFn(beam.DoFn):
     """((kind, bucket), [frames]) → ((table, slice), {name: partial frame}) for every
-    slice of the bucket and every partial of that kind."""
+    slice of the bucket's rows and every partial of that kind."""
 
     def __init__(self, partials: Sequence[Partial]):
         self._kinds = {p.kind.name: p.kind for p in partials}
@@ -228,10 +243,10 @@ class _SummariseBucketFn(beam.DoFn):
         (name, _), frames = element
         kind = self._kinds[name]
         bucket = Bucket(kind, pd.concat(list(frames), ignore_index=True), content, earlier.get(name))
-        # the earliest-dt rule needs every row of an id: decided on the whole bucket
-        memos = [cross_partition_duplicates] if kind.dedupe else []
-        for value, part in bucket.slices(memos):
-            yield (kind.table, value), {p.name: p.compute(part) for p in self._partials[name]}
+        computed = {p.name: p.compute(bucket) for p in self._partials[name]}
+        slices = np.unique(bucket.rows[kind.slice].to_numpy("int64"))
+        for value, part in by_slice(computed, kind.slice, slices):
+            yield (kind.table, value), part
 
 
 class _FinishFn(beam.DoFn):

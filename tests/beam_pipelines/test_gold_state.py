@@ -161,3 +161,11 @@ def test_state_frames_round_trip_with_their_dtypes():
     back = state.bytes_frame(state.frame_bytes(frame))
     pd.testing.assert_frame_equal(back, frame)
     assert json.loads(plan(*release(), None).inputs[("silver_sessions", DAYS[0])])["content"] == "c1"
+
+
+def test_a_state_of_another_version_is_recomputed(tmp_path, monkeypatch):
+    files, index = release()
+    state_files = write_state(tmp_path, plan(files, index, None))
+    monkeypatch.setattr(state, "STATE_VERSION", state.STATE_VERSION + 1)
+    p = plan(files, index, state_files)
+    assert recomputed(p) == {k.table: DAYS for k in KINDS}

@@ -128,8 +128,15 @@ def parquet_bytes(table: pa.Table) -> bytes:
     return sink.getvalue()
 
 
-def read_parquet(path: str) -> pa.Table:
-    return pq.read_table(io.BytesIO(read_bytes(path)))
+def read_parquet(path: str, columns: list[str] | None = None) -> pa.Table:
+    """A Parquet file, or only ``columns`` of it: a local file is read in place, a remote
+    one through a seekable handle (ranged reads: the other columns are not fetched)."""
+    if columns is None:
+        return pq.read_table(io.BytesIO(read_bytes(path)))
+    if is_local(path):
+        return pq.read_table(path[len("file://") :] if path.startswith("file://") else path, columns=columns)
+    with FileSystems.open(path, compression_type=_RAW) as handle:
+        return pq.ParquetFile(handle).read(columns=columns)
 
 
 def write_arrow(path: str, table: pa.Table) -> None:

@@ -38,7 +38,6 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.parquet as pq
 
 from beam_pipelines import catalog, fileio, tables
 from beam_pipelines.marts.spec import Kind, Partial
@@ -105,7 +104,7 @@ def write_state_file(element: tuple[tuple[str, int], dict], data_dir: str, attem
 
 def read_state_file(path: str) -> tuple[tuple[str, int], dict[str, pd.DataFrame]]:
     """A state data file → ((table, day), {partial: frame}), the shape a recomputed slice has."""
-    rows = pq.read_table(io.BytesIO(fileio.read_bytes(path))).to_pylist()
+    rows = fileio.read_parquet(path).to_pylist()
     (table,) = {row["source"] for row in rows}
     (day,) = {row["slice"] for row in rows}
     return (table, day_number(day.isoformat())), {row["partial"]: bytes_frame(row["frame"]) for row in rows}
@@ -179,7 +178,7 @@ def digest(values: Iterable[str]) -> str:
 
 def content_fingerprint(content_files: Sequence[str], columns: Sequence[str]) -> str:
     """What the per-slice partials read of the content dimension."""
-    frames = [pq.read_table(io.BytesIO(fileio.read_bytes(p)), columns=list(columns)) for p in content_files]
+    frames = [fileio.read_parquet(p, list(columns)) for p in content_files]
     if not frames:
         return digest([])
     rows = pa.concat_tables(frames).sort_by([(columns[0], "ascending")])
@@ -190,7 +189,7 @@ def read_state_index(state_files: Sequence[str]) -> dict[Slice, tuple[str, str, 
     """State files → {slice: (file, inputs, partial names)} without reading the frames."""
     out = {}
     for path in state_files:
-        rows = pq.read_table(io.BytesIO(fileio.read_bytes(path)), columns=["source", "slice", "partial", "inputs"])
+        rows = fileio.read_parquet(path, ["source", "slice", "partial", "inputs"])
         if rows.num_rows == 0:
             continue
         key = (rows.column("source")[0].as_py(), rows.column("slice")[0].as_py().isoformat())
@@ -303,7 +302,7 @@ def earlier_rows(scan: EarlierScan) -> pd.DataFrame:
     from beam_pipelines.silver.index import KeySet
 
     def keys(path: str) -> np.ndarray:
-        column = pq.read_table(io.BytesIO(fileio.read_bytes(path)), columns=["event_key"]).column("event_key")
+        column = fileio.read_parquet(path, ["event_key"]).column("event_key")
         return column.combine_chunks().to_numpy(zero_copy_only=False)
 
     wanted = KeySet(np.concatenate([keys(p) for p in scan.recomputed]) if scan.recomputed else np.zeros(0, np.int64))
@@ -312,7 +311,7 @@ def earlier_rows(scan: EarlierScan) -> pd.DataFrame:
         for index_file, silver_file, day in scan.others:
             hit = np.flatnonzero(wanted.contains(keys(index_file)))
             if len(hit):
-                ids = pq.read_table(io.BytesIO(fileio.read_bytes(silver_file)), columns=["event_id"]).column("event_id")
+                ids = fileio.read_parquet(silver_file, ["event_id"]).column("event_id")
                 taken = ids.combine_chunks().take(pa.array(hit)).to_pylist()
                 frames.append(pd.DataFrame({"event_id": pd.Series(taken, dtype=object), "dt": np.int64(day)}))
     return pd.concat(frames, ignore_index=True)

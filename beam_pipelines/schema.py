@@ -416,7 +416,7 @@ EVENT_INDEX_SCHEMA = pa.schema(
 )
 
 # The gold state (SPEC §12): per slice of silver — a sessions partition (event_date) or
-# an event partition (dt) — the accumulator of every partial the marts need, as an Arrow
+# an event partition (dt) — the finished frame of every partial the marts need, as an Arrow
 # IPC stream, with the silver files (and dimension fingerprint) it was computed from. A
 # gold run recomputes only the slices whose inputs changed and merges the others' rows.
 GOLD_STATE_SCHEMA = pa.schema(

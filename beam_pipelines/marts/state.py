@@ -4,7 +4,7 @@ Every partial of :mod:`beam_pipelines.marts` is computed per **slice** — one p
 of a silver event table: a sessions partition (event_date) or an ad / playback event
 partition (dt). Iceberg table ``gold.partials`` (``GOLD_STATE_SCHEMA``, partitioned by
 (source, slice), pinned by every gold release like the marts) holds, per slice, each
-partial's merged frame and the inputs it was computed from: a digest of the slice's
+partial's finished frame over that slice and the inputs it was computed from: a digest of the slice's
 silver data files (file names are unique per silver run attempt, so equal digests mean
 equal rows) and, for sessions, a fingerprint of the content columns the partials join.
 
@@ -48,7 +48,7 @@ log = logging.getLogger("ott.gold")
 STATE_TABLE = "partials"
 # Bumped when what a partial's frame holds changes: a state of another version is
 # recomputed (it is part of every slice's inputs).
-STATE_VERSION = 2
+STATE_VERSION = 3
 FULL, INCREMENTAL = "full", "incremental"
 Slice = tuple[str, str]  # (silver table, ISO date of its partition)
 EPOCH = np.datetime64("1970-01-01", "D")

@@ -201,18 +201,47 @@ class MergeFramesFn(beam.CombineFn):
 
 
 class SliceStateFn(MergeFramesFn):
-    """The frames of one slice → its state: per partial, the merged accumulator as ONE
-    frame that is again a valid input of the partial's ``merge`` (what the gold state
-    keeps, and what the final merge adds up with the slices it did not recompute)."""
+    """The frames of one slice → its state: per partial of the slice's kind, the merged
+    (finished) frame — what the gold state keeps."""
 
     def extract_output(self, accumulator) -> dict:
+        # a kind's slice has a frame (maybe empty) of each of its partials, none of the others
+        return {name: fn.extract_output(accumulator[name]) for name, fn in self._combiners.items() if accumulator[name]}
+
+
+class ConcatSlicesFn(beam.CombineFn):
+    """Slice states ``((table, slice), {name: frame})`` → {name: frame}: each partial's
+    frames of every slice, in slice order.
+
+    Exact because every partial is keyed (and sorted) by its slice column first: slices
+    share no key, and the concatenation is the frame a merge of everything would give.
+    """
+
+    def __init__(self, combiners: dict[str, beam.CombineFn]):
+        self._combiners = combiners
+
+    def create_accumulator(self) -> list:
+        return []
+
+    def add_input(self, accumulator, element):
+        accumulator.append(element)
+        return accumulator
+
+    def merge_accumulators(self, accumulators):
+        return [state for acc in accumulators for state in acc]
+
+    def extract_output(self, accumulator) -> dict:
+        frames: dict[str, list[pd.DataFrame]] = {name: [] for name in self._combiners}
+        for _, state in sorted(accumulator, key=lambda s: s[0]):
+            for name, frame in state.items():
+                frames[name].append(frame)
         out = {}
         for name, fn in self._combiners.items():
-            if not accumulator[name]:
-                continue  # a partial of another kind
-            # an empty frame is state too: the slice has no rows for that partial
-            frames = [f for f in fn.compact(accumulator[name]) if len(f)] or accumulator[name][:1]
-            out[name] = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+            found = [f for f in frames[name] if len(f)]  # an empty frame's dtypes may be looser
+            if not found:
+                out[name] = fn.extract_output(fn.create_accumulator())
+            else:
+                out[name] = pd.concat(found, ignore_index=True) if len(found) > 1 else found[0]
         return out
 
 
@@ -224,11 +253,21 @@ def by_slice(frames: dict[str, pd.DataFrame], column: str, values: Sequence[int]
     for name, frame in frames.items():
         if column not in frame.columns:
             raise ValueError(f"partial {name!r} is not keyed by its slice column {column!r}")
-        groups = frame.groupby(frame[column].to_numpy("int64"), sort=False).indices if len(frame) else {}
+        groups = _positions(frame[column].to_numpy("int64"))
         for value, part in parts.items():
             rows = groups.get(value)
             part[name] = frame.iloc[rows].reset_index(drop=True) if rows is not None else frame.iloc[0:0]
     yield from parts.items()
+
+
+def _positions(values: np.ndarray) -> dict[int, np.ndarray]:
+    """Row positions of each value, in row order (numpy: a pandas groupby on an array
+    first looks the array up as a column name, and formats it, on every call)."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(np.diff(ordered, prepend=np.int64(-(2**62)))) if len(values) else np.zeros(0, np.int64)
+    ends = np.append(starts[1:], len(values))
+    return {int(ordered[s]): order[s:e] for s, e in zip(starts.tolist(), ends.tolist())}
 
 
 class _SummariseBucketFn(beam.DoFn):
@@ -306,8 +345,7 @@ class BuildGoldMarts(beam.PTransform):
         merged = (
             (state, kept)
             | "WithKeptState" >> beam.Flatten()
-            | "States" >> beam.Values()
-            | "MergePartials" >> beam.CombineGlobally(MergeFramesFn(combiners))
+            | "MergePartials" >> beam.CombineGlobally(ConcatSlicesFn(combiners))
         )
         tables = [m.table for m in self._marts]
         marts = merged | "BuildMarts" >> beam.ParDo(

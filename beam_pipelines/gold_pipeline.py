@@ -106,8 +106,9 @@ def build(
     audits = pipeline | "SilverAudits" >> beam.Create(inputs.audits if inputs else [])
     kept = pipeline | "ReadGoldState" >> ReadGoldState(gold_plan.kept if gold_plan else ())
     earlier = pipeline | "FindEarlierRows" >> FindEarlierRows(gold_plan.earlier if gold_plan else ())
+    slices = {t: [state.day_number(d) for d in days] for t, days in gold_plan.recompute.items()} if gold_plan else None
     marts = {**events, **dimensions, "audits": audits, "kept": kept, "earlier": earlier} | "BuildGoldMarts" >> BuildGoldMarts(
-        buckets, registry.MARTS
+        buckets, registry.MARTS, slices
     )
     marts["state"] | "WriteGoldState" >> WriteGoldState(data_dir, attempt, gold_plan.inputs if gold_plan else {})
     return {

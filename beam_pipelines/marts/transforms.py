@@ -200,15 +200,6 @@ class MergeFramesFn(beam.CombineFn):
         return {name: fn.extract_output(accumulator[name]) for name, fn in self._combiners.items()}
 
 
-class SliceStateFn(MergeFramesFn):
-    """The frames of one slice → its state: per partial of the slice's kind, the merged
-    (finished) frame — what the gold state keeps."""
-
-    def extract_output(self, accumulator) -> dict:
-        # a kind's slice has a frame (maybe empty) of each of its partials, none of the others
-        return {name: fn.extract_output(accumulator[name]) for name, fn in self._combiners.items() if accumulator[name]}
-
-
 class ConcatSlicesFn(beam.CombineFn):
     """Slice states ``((table, slice), {name: frame})`` → {name: frame}: each partial's
     frames of every slice, in slice order.
@@ -245,19 +236,32 @@ class ConcatSlicesFn(beam.CombineFn):
         return out
 
 
-def by_slice(frames: dict[str, pd.DataFrame], column: str, values: Sequence[int]) -> Iterator[tuple[int, dict]]:
-    """A bucket's partial frames → (slice value, {name: its rows of that slice}) for each
-    of ``values``; a partial without rows in a slice gets an empty frame there (it is
-    state too)."""
-    parts: dict[int, dict[str, pd.DataFrame]] = {int(v): {} for v in values}
-    for name, frame in frames.items():
-        if column not in frame.columns:
-            raise ValueError(f"partial {name!r} is not keyed by its slice column {column!r}")
-        groups = _positions(frame[column].to_numpy("int64"))
-        for value, part in parts.items():
-            rows = groups.get(value)
-            part[name] = frame.iloc[rows].reset_index(drop=True) if rows is not None else frame.iloc[0:0]
-    yield from parts.items()
+def split_slices(
+    merged: dict[str, pd.DataFrame], partials: Sequence[Partial], slices: dict[str, Sequence[int]] | None = None
+) -> Iterator[tuple[tuple[str, int], dict[str, pd.DataFrame]]]:
+    """The merged partials of the slices a run computed → ``((table, slice), {name:
+    frame})`` per slice: each partial's rows of that slice (by its kind's slice column).
+
+    ``slices``: the slices computed, per silver table (default: those with rows); a slice
+    without rows of a partial gets that partial's frame empty — it is state too.
+    """
+    kinds = {p.kind.table: p.kind for p in partials}
+    for table, kind in kinds.items():
+        names = [p.name for p in partials if p.kind.table == table]
+        groups = {}
+        for name in names:
+            frame = merged[name]
+            if kind.slice not in frame.columns:
+                raise ValueError(f"partial {name!r} is not keyed by its slice column {kind.slice!r}")
+            groups[name] = _positions(frame[kind.slice].to_numpy("int64"))
+        days = sorted({d for g in groups.values() for d in g}) if slices is None else sorted(slices.get(table, ()))
+        for day in days:
+            yield (table, day), {
+                name: merged[name].iloc[groups[name][day]].reset_index(drop=True)
+                if day in groups[name]
+                else merged[name].iloc[0:0]
+                for name in names
+            }
 
 
 def _positions(values: np.ndarray) -> dict[int, np.ndarray]:
@@ -271,8 +275,7 @@ def _positions(values: np.ndarray) -> dict[int, np.ndarray]:
 
 
 class _SummariseBucketFn(beam.DoFn):
-    """((kind, bucket), [frames]) → ((table, slice), {name: partial frame}) for every
-    slice of the bucket's rows and every partial of that kind."""
+    """((kind, bucket), [frames]) → {name: partial frame} of every partial of that kind."""
 
     def __init__(self, partials: Sequence[Partial]):
         self._kinds = {p.kind.name: p.kind for p in partials}
@@ -280,12 +283,8 @@ class _SummariseBucketFn(beam.DoFn):
 
     def process(self, element, content: pd.DataFrame, earlier: dict):
         (name, _), frames = element
-        kind = self._kinds[name]
-        bucket = Bucket(kind, pd.concat(list(frames), ignore_index=True), content, earlier.get(name))
-        computed = {p.name: p.compute(bucket) for p in self._partials[name]}
-        slices = np.unique(bucket.rows[kind.slice].to_numpy("int64"))
-        for value, part in by_slice(computed, kind.slice, slices):
-            yield (kind.table, value), part
+        bucket = Bucket(self._kinds[name], pd.concat(list(frames), ignore_index=True), content, earlier.get(name))
+        yield {p.name: p.compute(bucket) for p in self._partials[name]}
 
 
 class _FinishFn(beam.DoFn):
@@ -311,15 +310,23 @@ class BuildGoldMarts(beam.PTransform):
     dt} of rows outside the slices read that share their ids). ``marts``: the marts to
     build (default: :data:`beam_pipelines.marts.registry.MARTS`); only the partials they
     need are computed, and only the event kinds those partials read are bucketed.
+    ``slices``: the slices recomputed, {silver table: day numbers} (default: those the
+    inputs have rows of).
 
     Output: {table: single-frame PCollection} per mart, and ``state``: the recomputed
     slices' ``((table, slice), {partial: frame})``.
     """
 
-    def __init__(self, buckets: int = DEFAULT_BUCKETS, marts: Sequence[Mart] | None = None):
+    def __init__(
+        self,
+        buckets: int = DEFAULT_BUCKETS,
+        marts: Sequence[Mart] | None = None,
+        slices: dict[str, Sequence[int]] | None = None,
+    ):
         super().__init__()
         self._buckets = buckets
         self._marts = tuple(registry.MARTS if marts is None else marts)
+        self._slices = None if slices is None else {t: tuple(days) for t, days in slices.items()}
 
     def expand(self, inputs):
         users, content, campaigns = inputs["users"], inputs["content"], inputs["campaigns"]
@@ -340,12 +347,13 @@ class BuildGoldMarts(beam.PTransform):
             | "FlattenBuckets" >> beam.Flatten(pipeline=pipeline)
             | "GroupBuckets" >> beam.GroupByKey()
             | "SummariseBuckets" >> beam.ParDo(_SummariseBucketFn(partials), AsSingleton(content), AsSingleton(earlier))
-            | "MergeSlices" >> beam.CombinePerKey(SliceStateFn(combiners))
+            | "MergePartials" >> beam.CombineGlobally(MergeFramesFn(combiners))
+            | "SplitSlices" >> beam.FlatMap(split_slices, partials, self._slices)
         )
         merged = (
             (state, kept)
             | "WithKeptState" >> beam.Flatten()
-            | "MergePartials" >> beam.CombineGlobally(ConcatSlicesFn(combiners))
+            | "LaySlicesEndToEnd" >> beam.CombineGlobally(ConcatSlicesFn(combiners))
         )
         tables = [m.table for m in self._marts]
         marts = merged | "BuildMarts" >> beam.ParDo(

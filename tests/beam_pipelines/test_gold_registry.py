@@ -16,7 +16,7 @@ from beam_pipelines.marts import ads_daily, daily_kpis, genre_daily, registry
 from beam_pipelines.marts.frames import SumPartialsFn, sum_partials
 from beam_pipelines.marts.shared import AD_EVENTS, AD_SUMS, PLAYBACK_EVENTS, SESSIONS, players_partial
 from beam_pipelines.marts.spec import Bucket, Finish, Mart, Partial, columns_of, partials_of, with_needs
-from beam_pipelines.marts.transforms import BuildGoldMarts, by_slice
+from beam_pipelines.marts.transforms import BuildGoldMarts, split_slices
 from beam_pipelines.schema import GOLD_SCHEMAS, GOLD_TABLES, NULLABLE_KEYS, TABLE_KEYS
 from scripts import analytics, bigquery, warehouse
 
@@ -141,13 +141,17 @@ def test_every_registered_mart_reaches_ddl_bigquery_generic_tests_and_reference(
 
 
 def test_partial_frames_are_split_into_slices_and_must_carry_the_slice_column():
-    frames = {
-        "a": pd.DataFrame({"event_date": [1, 2, 1], "n": [10, 20, 30]}),
-        "b": pd.DataFrame({"event_date": pd.Series([], dtype="int64"), "n": pd.Series([], dtype="int64")}),
+    merged = {
+        "toy_device_sessions": pd.DataFrame({"event_date": [1, 1, 2], "device_type": ["a", "b", "a"], "sessions": [1, 2, 3]}),
+        "toy_device_viewers": pd.DataFrame({"event_date": pd.Series([], dtype="int64"), "viewers": pd.Series([], dtype="int64")}),
     }
-    parts = dict(by_slice(frames, "event_date", [1, 2, 3]))
-    assert parts[1]["a"]["n"].tolist() == [10, 30] and parts[2]["a"]["n"].tolist() == [20]
+    states = dict(split_slices(merged, [DEVICE_SESSIONS, DEVICE_VIEWERS], {"silver_sessions": [1, 2, 3]}))
+    assert list(states) == [("silver_sessions", 1), ("silver_sessions", 2), ("silver_sessions", 3)]
+    assert states[("silver_sessions", 1)]["toy_device_sessions"]["sessions"].tolist() == [1, 2]
     # a slice without rows of a partial still holds it, empty: its state says "nothing"
-    assert list(parts[3]) == ["a", "b"] and all(len(f) == 0 for f in parts[3].values())
+    assert all(len(f) == 0 for f in states[("silver_sessions", 3)].values()) and len(states[("silver_sessions", 3)]) == 2
+    # without the computed slices given: those with rows
+    assert [k for k, _ in split_slices(merged, [DEVICE_SESSIONS, DEVICE_VIEWERS])] == [("silver_sessions", 1), ("silver_sessions", 2)]
+    bad = Partial("toy_bad", SESSIONS, ("device_type",), device_sessions, SumPartialsFn(("device_type",), ("sessions",)))
     with pytest.raises(ValueError, match="not keyed by its slice column 'event_date'"):
-        list(by_slice({"c": pd.DataFrame({"device_type": ["tv"]})}, "event_date", [1]))
+        list(split_slices({"toy_bad": pd.DataFrame({"device_type": ["tv"], "sessions": [1]})}, [bad]))

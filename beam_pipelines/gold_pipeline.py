@@ -104,12 +104,14 @@ def build(
         }
     )
     audits = pipeline | "SilverAudits" >> beam.Create(inputs.audits if inputs else [])
-    kept = pipeline | "ReadGoldState" >> ReadGoldState(gold_plan.kept if gold_plan else ())
-    earlier = pipeline | "FindEarlierRows" >> FindEarlierRows(gold_plan.earlier if gold_plan else ())
+    inputs_ = {**events, **dimensions, "audits": audits}
+    # a full run keeps nothing and looks up no earlier rows: those steps are left out
+    if gold_plan and gold_plan.kept:
+        inputs_["kept"] = pipeline | "ReadGoldState" >> ReadGoldState(gold_plan.kept)
+    if gold_plan and gold_plan.earlier:
+        inputs_["earlier"] = pipeline | "FindEarlierRows" >> FindEarlierRows(gold_plan.earlier)
     slices = {t: [state.day_number(d) for d in days] for t, days in gold_plan.recompute.items()} if gold_plan else None
-    marts = {**events, **dimensions, "audits": audits, "kept": kept, "earlier": earlier} | "BuildGoldMarts" >> BuildGoldMarts(
-        buckets, registry.MARTS, slices
-    )
+    marts = inputs_ | "BuildGoldMarts" >> BuildGoldMarts(buckets, registry.MARTS, slices)
     marts["state"] | "WriteGoldState" >> WriteGoldState(data_dir, attempt, gold_plan.inputs if gold_plan else {})
     return {
         table: marts[table] | f"Write{table.title().replace('_', '')}" >> WriteGoldTable(data_dir, table, attempt)

@@ -341,20 +341,23 @@ class BuildGoldMarts(beam.PTransform):
             if any(p.kind == kind for p in partials)
         ]
         earlier = inputs.get("earlier") or (pipeline | "NoEarlierRows" >> beam.Create([{}]))
-        kept = inputs.get("kept") or (pipeline | "NoKeptState" >> beam.Create([]))
-        state = (
+        computed = (
             tagged
             | "FlattenBuckets" >> beam.Flatten(pipeline=pipeline)
             | "GroupBuckets" >> beam.GroupByKey()
             | "SummariseBuckets" >> beam.ParDo(_SummariseBucketFn(partials), AsSingleton(content), AsSingleton(earlier))
             | "MergePartials" >> beam.CombineGlobally(MergeFramesFn(combiners))
-            | "SplitSlices" >> beam.FlatMap(split_slices, partials, self._slices)
         )
-        merged = (
-            (state, kept)
-            | "WithKeptState" >> beam.Flatten()
-            | "LaySlicesEndToEnd" >> beam.CombineGlobally(ConcatSlicesFn(combiners))
-        )
+        state = computed | "SplitSlices" >> beam.FlatMap(split_slices, partials, self._slices)
+        if inputs.get("kept") is None:
+            # nothing kept (a full run): the merged partials are already in slice order
+            merged = computed
+        else:
+            merged = (
+                (state, inputs["kept"])
+                | "WithKeptState" >> beam.Flatten()
+                | "LaySlicesEndToEnd" >> beam.CombineGlobally(ConcatSlicesFn(combiners))
+            )
         tables = [m.table for m in self._marts]
         marts = merged | "BuildMarts" >> beam.ParDo(
             _FinishFn(self._marts),

@@ -24,14 +24,18 @@ did their events. Falls back to a full rebuild (every committed partition read, 
 session replaced) when the committed state cannot say: no sessions yet, a partition
 without index files, or the content durations changed (``completed`` reads them).
 
-Cost, on the daily hot path: each committed index file is read once (its three columns).
-Step 2 needs ``A`` whole, which needs every file, so that one read does step 1 and step 2
-for the sessions affected so far, and leaves per file a bitmap of its session keys (about
-0.6 B a row) and, for a file without an affected row, its event keys (8 B a row, up to
-``KEEP_EVENT_KEYS_BYTES`` in all) for step 3, which needs ``E`` whole. Read again: a file
-whose bitmap may hold a session found affected only after it was read (a late copy under
-another session id: rare), and the event keys of the files beyond that budget. (Keeping
-the three columns of every file instead would cost 20 B a row of history.)
+Cost, on the daily hot path: each committed index file is read once (its three columns),
+nearest partitions to the rebuilt ones first. Step 2 needs ``A`` whole, which needs every
+file, so that one read does step 1 and step 2 for the sessions affected so far, and
+leaves per file a bitmap of its session keys (about 0.6 B a row). Step 3 is done in the
+same read for a file without an affected row, against the keys of ``E`` found so far:
+``E`` comes from the rows of affected sessions, which sit in the partitions next to the
+rebuilt ones (midnight spans, late events), so reading those first finds ``E`` (nearly)
+whole before the rest of the history. Read again: a file whose bitmap may hold a session
+found affected only after it was read (a late copy under another session id: rare), and
+the event keys of a file tested before ``E`` grew, for the keys added since (kept from
+the first read on object storage, up to ``KEEP_EVENT_KEYS_BYTES``). (Keeping the three
+columns of every file instead would cost 20 B a row of history.)
 """
 
 from __future__ import annotations
@@ -246,6 +250,8 @@ class _Staying:
     bits: int
     sessions: np.ndarray  # packed bitmap of its session keys
     events: np.ndarray | None  # its event keys, for step 3 (None: hit already, or over budget)
+    order: tuple[int, int]  # (partition, file) position in the committed order
+    tested: int  # how many batches of E's keys it was tested against (step 3)
 
 
 def _affected_rows(
@@ -328,24 +334,23 @@ def resolve_scope(
     dates = [new_cols["event_date"]] + [c["event_date"] for c in before]
     events: list[np.ndarray] = []  # the event keys of the staying rows of those sessions
 
-    # one read of each staying index file does step 1 and, for the sessions known so far,
-    # step 2 (see _scan_staying); what the later files add is completed below
-    seen, discovered = _scan_staying(staying, changed_events, sessions, dates, events)
+    # one read of each staying index file does step 1, step 2 for the sessions known so
+    # far and step 3 for the keys of E found so far (see _scan_staying); what later files
+    # add is completed below
+    nearest = _nearest_first(staying, replaced)
+    seen, discovered = _scan_staying(nearest, changed_events, sessions, dates, events)
     if discovered:
         sessions = KeySet(np.concatenate([sessions.keys, *discovered]))
     _complete_late_sessions(seen, discovered, dates, events)
     event_keys = KeySet(np.concatenate([new_cols["event_key"], *events]))
 
     # 3. the committed files (of partitions that stay) holding rows to read again: those
-    # holding a row of an affected session (known), or a key of E (tested now E is known).
-    # Only E's keys from staying rows can be found in a file without an affected row: a
-    # staying row carrying a key of N is a row of an affected session (step 1).
-    staying_events = KeySet(np.concatenate([np.zeros(0, np.int64), *events]))
-    for file in seen:
-        if not file.hit:
-            keys = file.events if file.events is not None else _read_index(file.path, ["event_key"])["event_key"]
-            file.hit = bool(staying_events.contains(keys).any())
-        file.events = None
+    # holding a row of an affected session (known), or a key of E. Only E's keys from
+    # staying rows can be found in a file without an affected row: a staying row carrying
+    # a key of N is a row of an affected session (step 1). A file tested before E grew is
+    # tested again for the keys added since.
+    _test_late_events(seen, events)
+    seen.sort(key=lambda file: file.order)
     files = [file.silver for file in seen if file.hit]
     days = _iso(np.concatenate(dates))
     return SessionScope(
@@ -361,25 +366,40 @@ def resolve_scope(
     )
 
 
+def _nearest_first(staying: Sequence[CommittedPartition], replaced: set[str]) -> list[tuple[int, CommittedPartition]]:
+    """The staying partitions with their position, nearest (in days) to a replaced one first."""
+    days = [dt_.date.fromisoformat(d).toordinal() for d in replaced]
+
+    def distance(item: tuple[int, CommittedPartition]) -> tuple[int, int]:
+        day = dt_.date.fromisoformat(item[1].dt).toordinal()
+        return min(abs(day - d) for d in days), item[0]
+
+    return sorted(enumerate(staying), key=distance)
+
+
 def _scan_staying(
-    staying: Sequence[CommittedPartition],
+    staying: Sequence[tuple[int, CommittedPartition]],
     changed_events: KeySet,
     sessions: KeySet,
     dates: list[np.ndarray],
     events: list[np.ndarray],
 ) -> tuple[list[_Staying], list[np.ndarray]]:
     """Read each staying index file once: step 1 (the sessions of its rows carrying a
-    changed event key join the affected ones, ``sessions`` grows) and step 2 for the
-    sessions affected so far (their rows' dates and event keys are added).
+    changed event key join the affected ones, ``sessions`` grows), step 2 for the
+    sessions affected so far (their rows' dates and event keys are added to ``dates``
+    and ``events``) and, for a file without a row of them, step 3 for the event keys in
+    ``events`` so far.
 
-    Returns one record per file, in order, and the batches of sessions discovered here
-    (in the order found): a file read before a batch has not been searched for it.
+    ``staying``: (position, partition) in the order to read them. Returns one record per
+    file, in reading order, and the batches of sessions discovered here (in the order
+    found): a file read before a batch has not been searched for it.
     """
     seen: list[_Staying] = []
     discovered: list[np.ndarray] = []
     kept = 0
-    for p in staying:
-        for path in p.index_files:
+    late = _LateEvents(events)
+    for position, p in staying:
+        for number, path in enumerate(p.index_files):
             cols = _read_index(path)
             hits = cols["session_key"][changed_events.contains(cols["event_key"])]
             new = _sorted_unique(hits[~sessions.contains(hits)])
@@ -387,6 +407,9 @@ def _scan_staying(
                 discovered.append(new)
                 sessions = KeySet(np.concatenate([sessions.keys, new]))
             hit = _affected_rows(cols, sessions, dates, events)
+            tested = len(events)
+            if not hit:
+                hit = late.found_in(cols["event_key"])
             keep = not hit and kept + cols["event_key"].nbytes <= _keep_budget(path)
             kept += cols["event_key"].nbytes if keep else 0
             bits = _low_bits(cols["session_key"])
@@ -399,9 +422,39 @@ def _scan_staying(
                     bits,
                     _bitmap(cols["session_key"], bits),
                     cols["event_key"] if keep else None,
+                    (position, number),
+                    tested,
                 )
             )
     return seen, discovered
+
+
+class _LateEvents:
+    """Membership in the event keys of ``events`` (a list that grows, in batches), each
+    set built once: the keys so far, or those from a batch on."""
+
+    def __init__(self, events: list[np.ndarray]) -> None:
+        self._events = events
+        self._sets: dict[tuple[int, int], KeySet] = {}
+
+    def found_in(self, keys: np.ndarray, start: int = 0) -> bool:
+        """Whether ``keys`` hold one of the keys of ``events[start:]`` (as it is now)."""
+        span = (start, len(self._events))
+        if span not in self._sets:
+            self._sets = {span: KeySet(np.concatenate([np.zeros(0, np.int64), *self._events[start:]]))}
+        found = self._sets[span]
+        return bool(len(found)) and bool(found.contains(keys).any())
+
+
+def _test_late_events(seen: list[_Staying], events: list[np.ndarray]) -> None:
+    """Step 3 for the keys ``events`` gained after a file without an affected row was
+    tested (its event keys kept from the first read, or read again)."""
+    late = _LateEvents(events)
+    for file in seen:
+        if not file.hit and file.tested < len(events) and any(len(e) for e in events[file.tested :]):
+            keys = file.events if file.events is not None else _read_index(file.path, ["event_key"])["event_key"]
+            file.hit = late.found_in(keys, file.tested)
+        file.events = None
 
 
 def _complete_late_sessions(

@@ -176,3 +176,69 @@ def test_scope_filters_rows_and_sessions_by_key():
     assert scope.wanted(silver).column("event_id").to_pylist() == ["e1", "e3"]
     assert scope.rebuilt(silver).column("session_id").to_pylist() == ["s1"]
     assert scope.kept(silver).column("session_id").to_pylist() == ["s2", "s3"]
+
+
+def reference_scope(history_rows: dict, fresh: list, replaced: set) -> dict:
+    """The scope rules of silver/index.py written out on whole row lists (no index
+    files, no bitmaps, no reading order): what resolve_scope must find.
+
+    ``history_rows``: {(dt, file): [(event, session, date)]}; ``fresh``: the rows of the
+    replaced dts now.
+    """
+    before = [r for (dt, _), rs in history_rows.items() if dt in replaced for r in rs]
+    staying = {k: rs for k, rs in history_rows.items() if k[0] not in replaced}
+    changed = {e for e, _, _ in before + fresh}
+    every = before + fresh + [r for rs in staying.values() for r in rs]
+    sessions = {s for e, s, _ in every if e in changed}
+    dates = {d for _, s, d in every if s in sessions}
+    late = {e for rs in staying.values() for e, s, _ in rs if s in sessions}
+    files = sorted(k for k, rs in staying.items() if any(s in sessions or e in late for e, s, _ in rs))
+    return {
+        "sessions": sorted(sessions),
+        "events": sorted({e for e, _, _ in fresh} | late),
+        "dates": sorted(d.isoformat() for d in dates),
+        "files": [f"/silver/dt={dt.isoformat()}/part-{n:05d}.parquet" for dt, n in files],
+    }
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_scope_equals_the_rules_on_random_histories(tmp_path, seed):
+    """Random small histories (few ids, so duplicates across partitions, sessions over
+    several dates and late copies under other sessions are common), one or two dts
+    rebuilt or a new one added: the scope equals the rules applied to every row,
+    whatever order the files are read in."""
+    rng = np.random.default_rng(seed)
+    days = [D1 + dt_.timedelta(days=i) for i in range(int(rng.integers(3, 7)))]
+
+    def random_rows(dt):
+        """Rows of one file of ``dt``: event ids unique, dates up to 2 days late."""
+        found = {}
+        for _ in range(int(rng.integers(0, 6))):
+            event = int(rng.integers(1, 40))
+            found[event] = (event, int(rng.integers(100, 112)), dt - dt_.timedelta(days=int(rng.integers(0, 3))))
+        return list(found.values())
+
+    history_rows, partitions = {}, []
+    for dt in days:
+        index, silver = [], []
+        for number in range(int(rng.integers(1, 3))):
+            history_rows[(dt, number)] = random_rows(dt)
+            path = tmp_path / f"dt={dt.isoformat()}" / f"part-{number:05d}.parquet"
+            path.parent.mkdir(parents=True, exist_ok=True)
+            pq.write_table(rows(dt, *history_rows[(dt, number)]), path)
+            index.append(str(path))
+            silver.append(f"/silver/dt={dt.isoformat()}/part-{number:05d}.parquet")
+        partitions.append(CommittedPartition(dt.isoformat(), tuple(silver), tuple(index)))
+    if rng.random() < 0.3:
+        replaced = {days[-1] + dt_.timedelta(days=1)}  # a new day
+    else:
+        replaced = {days[i] for i in rng.choice(len(days), size=int(rng.integers(1, 3)), replace=False)}
+    fresh = {dt: random_rows(dt) for dt in sorted(replaced)}
+    fresh_table = pa.concat_tables([rows(dt, *rs) for dt, rs in fresh.items()])
+    scope = resolve_scope(fresh_table, partitions, [d.isoformat() for d in replaced], [], "c", "c", {})
+    expected = reference_scope(history_rows, [r for rs in fresh.values() for r in rs], replaced)
+    assert scope.mode == INCREMENTAL
+    assert sorted(scope.sessions.keys.tolist()) == expected["sessions"]
+    assert sorted(scope.events.keys.tolist()) == expected["events"]
+    assert list(scope.dates) == expected["dates"]
+    assert list(scope.files) == expected["files"]

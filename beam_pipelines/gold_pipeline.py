@@ -56,7 +56,6 @@ from beam_pipelines.marts.transforms import (
     BuildGoldMarts,
     FindEarlierRows,
     ReadDimensions,
-    ReadGoldState,
     ReadSilverTables,
     WriteGoldState,
     WriteGoldTable,
@@ -106,12 +105,11 @@ def build(
     audits = pipeline | "SilverAudits" >> beam.Create(inputs.audits if inputs else [])
     inputs_ = {**events, **dimensions, "audits": audits}
     # a full run keeps nothing and looks up no earlier rows: those steps are left out
-    if gold_plan and gold_plan.kept:
-        inputs_["kept"] = pipeline | "ReadGoldState" >> ReadGoldState(gold_plan.kept)
     if gold_plan and gold_plan.earlier:
         inputs_["earlier"] = pipeline | "FindEarlierRows" >> FindEarlierRows(gold_plan.earlier)
     slices = {t: [state.day_number(d) for d in days] for t, days in gold_plan.recompute.items()} if gold_plan else None
-    marts = inputs_ | "BuildGoldMarts" >> BuildGoldMarts(buckets, registry.MARTS, slices)
+    kept = gold_plan.kept if gold_plan else ()
+    marts = inputs_ | "BuildGoldMarts" >> BuildGoldMarts(buckets, registry.MARTS, slices, kept)
     marts["state"] | "WriteGoldState" >> WriteGoldState(data_dir, attempt, gold_plan.inputs if gold_plan else {})
     return {
         table: marts[table] | f"Write{table.title().replace('_', '')}" >> WriteGoldTable(data_dir, table, attempt)

@@ -123,23 +123,6 @@ class ReadDimensions(beam.PTransform):
         return {name: outputs[name] for name in self._tables}
 
 
-class ReadGoldState(beam.PTransform):
-    """State files of the slices a run keeps → ``((table, slice), {partial: frame})`` each
-    (:mod:`beam_pipelines.marts.state`)."""
-
-    def __init__(self, paths: Sequence[str]):
-        super().__init__()
-        self._paths = tuple(paths)
-
-    def expand(self, pbegin):
-        return (
-            pbegin
-            | "StateFiles" >> beam.Create(self._paths)
-            | "SpreadStateFiles" >> beam.Reshuffle()
-            | "ReadState" >> beam.Map(read_state_file)
-        )
-
-
 class FindEarlierRows(beam.PTransform):
     """Per event kind recomputed incrementally, the rows of kept dts that share an
     event_id with the recomputed dts → ONE dict {kind: frame of event_id, dt} (a side
@@ -200,40 +183,34 @@ class MergeFramesFn(beam.CombineFn):
         return {name: fn.extract_output(accumulator[name]) for name, fn in self._combiners.items()}
 
 
-class ConcatSlicesFn(beam.CombineFn):
-    """Slice states ``((table, slice), {name: frame})`` → {name: frame}: each partial's
-    frames of every slice, in slice order.
+def with_kept_slices(
+    merged: dict[str, pd.DataFrame],
+    partials: Sequence[Partial],
+    slices: dict[str, Sequence[int]] | None,
+    kept: Sequence[str],
+) -> dict[str, pd.DataFrame]:
+    """The merged partials of the slices a run computed and the state files of the slices
+    it keeps → {name: frame}: each partial's frames of every slice, in slice order.
 
     Exact because every partial is keyed (and sorted) by its slice column first: slices
     share no key, and the concatenation is the frame a merge of everything would give.
+    The kept slices are read here, in the one step that needs them, rather than carried
+    through the runner (at 30 days of history they are most of the gold state).
     """
-
-    def __init__(self, combiners: dict[str, beam.CombineFn]):
-        self._combiners = combiners
-
-    def create_accumulator(self) -> list:
-        return []
-
-    def add_input(self, accumulator, element):
-        accumulator.append(element)
-        return accumulator
-
-    def merge_accumulators(self, accumulators):
-        return [state for acc in accumulators for state in acc]
-
-    def extract_output(self, accumulator) -> dict:
-        frames: dict[str, list[pd.DataFrame]] = {name: [] for name in self._combiners}
-        for _, state in sorted(accumulator, key=lambda s: s[0]):
-            for name, frame in state.items():
+    states = [*split_slices(merged, partials, slices), *(read_state_file(path) for path in kept)]
+    frames: dict[str, list[pd.DataFrame]] = {p.name: [] for p in partials}
+    for _, state in sorted(states, key=lambda s: s[0]):
+        for name, frame in state.items():
+            if name in frames:  # a state may hold partials of marts no longer built
                 frames[name].append(frame)
-        out = {}
-        for name, fn in self._combiners.items():
-            found = [f for f in frames[name] if len(f)]  # an empty frame's dtypes may be looser
-            if not found:
-                out[name] = fn.extract_output(fn.create_accumulator())
-            else:
-                out[name] = pd.concat(found, ignore_index=True) if len(found) > 1 else found[0]
-        return out
+    out = {}
+    for partial in partials:
+        found = [f for f in frames[partial.name] if len(f)]  # an empty frame's dtypes may be looser
+        if not found:
+            out[partial.name] = partial.merge.extract_output(partial.merge.create_accumulator())
+        else:
+            out[partial.name] = pd.concat(found, ignore_index=True) if len(found) > 1 else found[0]
+    return out
 
 
 def split_slices(
@@ -305,13 +282,13 @@ class BuildGoldMarts(beam.PTransform):
     Input: a dict with the event kinds of :mod:`beam_pipelines.marts.shared` (``sessions``,
     ``ad_events``, ``playback_events``: frame batches of the slices this run recomputes),
     ``users``, ``content``, ``campaigns`` (one frame each), ``audits`` (rows), and
-    optionally ``kept`` (``((table, slice), {partial: frame})`` of the slices it does not
-    recompute, from the gold state) and ``earlier`` (one dict {kind: frame of event_id,
-    dt} of rows outside the slices read that share their ids). ``marts``: the marts to
-    build (default: :data:`beam_pipelines.marts.registry.MARTS`); only the partials they
-    need are computed, and only the event kinds those partials read are bucketed.
-    ``slices``: the slices recomputed, {silver table: day numbers} (default: those the
-    inputs have rows of).
+    optionally ``earlier`` (one dict {kind: frame of event_id, dt} of rows outside the
+    slices read that share their ids). ``marts``: the marts to build (default:
+    :data:`beam_pipelines.marts.registry.MARTS`); only the partials they need are
+    computed, and only the event kinds those partials read are bucketed. ``slices``: the
+    slices recomputed, {silver table: day numbers} (default: those the inputs have rows
+    of). ``kept``: the gold state files of the slices it does not recompute (read by the
+    step that lays every slice end to end, :func:`with_kept_slices`).
 
     Output: {table: single-frame PCollection} per mart, and ``state``: the recomputed
     slices' ``((table, slice), {partial: frame})``.
@@ -322,9 +299,11 @@ class BuildGoldMarts(beam.PTransform):
         buckets: int = DEFAULT_BUCKETS,
         marts: Sequence[Mart] | None = None,
         slices: dict[str, Sequence[int]] | None = None,
+        kept: Sequence[str] = (),
     ):
         super().__init__()
         self._buckets = buckets
+        self._kept = tuple(kept)
         self._marts = tuple(registry.MARTS if marts is None else marts)
         self._slices = None if slices is None else {t: tuple(days) for t, days in slices.items()}
 
@@ -349,15 +328,11 @@ class BuildGoldMarts(beam.PTransform):
             | "MergePartials" >> beam.CombineGlobally(MergeFramesFn(combiners))
         )
         state = computed | "SplitSlices" >> beam.FlatMap(split_slices, partials, self._slices)
-        if inputs.get("kept") is None:
+        if not self._kept:
             # nothing kept (a full run): the merged partials are already in slice order
             merged = computed
         else:
-            merged = (
-                (state, inputs["kept"])
-                | "WithKeptState" >> beam.Flatten()
-                | "LaySlicesEndToEnd" >> beam.CombineGlobally(ConcatSlicesFn(combiners))
-            )
+            merged = computed | "WithKeptSlices" >> beam.Map(with_kept_slices, partials, self._slices, self._kept)
         tables = [m.table for m in self._marts]
         marts = merged | "BuildMarts" >> beam.ParDo(
             _FinishFn(self._marts),

@@ -109,7 +109,8 @@ def build(
         inputs_["earlier"] = pipeline | "FindEarlierRows" >> FindEarlierRows(gold_plan.earlier)
     slices = {t: [state.day_number(d) for d in days] for t, days in gold_plan.recompute.items()} if gold_plan else None
     kept = gold_plan.kept if gold_plan else ()
-    marts = inputs_ | "BuildGoldMarts" >> BuildGoldMarts(buckets, registry.MARTS, slices, kept)
+    dates = {t: [state.day_number(d) for d in days] for t, days in gold_plan.by_date.items()} if gold_plan else None
+    marts = inputs_ | "BuildGoldMarts" >> BuildGoldMarts(buckets, registry.MARTS, slices, kept, dates)
     marts["state"] | "WriteGoldState" >> WriteGoldState(data_dir, attempt, gold_plan.inputs if gold_plan else {})
     return {
         table: marts[table] | f"Write{table.title().replace('_', '')}" >> WriteGoldTable(data_dir, table, attempt)
@@ -117,14 +118,34 @@ def build(
     }
 
 
-def plan_run(cat, data_dir: str, inputs: SilverInputs, full: bool) -> state.GoldPlan:
+def plan_run(
+    cat, data_dir: str, inputs: SilverInputs, full: bool, current: tables.Release | None, fingerprints: dict[str, str]
+) -> state.GoldPlan:
     """What this run recomputes: the slices of silver that changed since the current
-    gold release's state (:func:`beam_pipelines.marts.state.plan`)."""
-    current = tables.current_release(cat, data_dir, "gold")
+    gold release's state (:func:`beam_pipelines.marts.state.plan`), and the event dates
+    of the ``by_date`` marts it rewrites (:func:`beam_pipelines.marts.state.dates_to_rewrite`)."""
     snapshot = current.snapshots.get(state.STATE_TABLE) if current else None
     state_files = tables.data_files(cat, "gold", state.STATE_TABLE, snapshot) if snapshot is not None else None
     content = state.content_fingerprint(inputs.files.get("silver_content", []), CONTENT_OF_SESSION)
-    return state.plan(KINDS, partials_of(registry.MARTS), inputs.files, inputs.index, content, state_files, full)
+    gold_plan = state.plan(KINDS, partials_of(registry.MARTS), inputs.files, inputs.index, content, state_files, full)
+    previous = {}
+    for table in fingerprints:
+        snapshot = current.snapshots.get(table) if current else None
+        found = cat.load_table(tables.identifier("gold", table)).snapshot_by_id(snapshot) if snapshot is not None else None
+        previous[table] = found.summary.get(state.DIMS_PROPERTY) if found is not None and found.summary else None
+    return state.dates_to_rewrite(gold_plan, registry.MARTS, fingerprints, previous)
+
+
+def dims_fingerprints(inputs: SilverInputs) -> dict[str, str]:
+    """Per ``by_date`` mart, a digest of the dimension columns its finish reads."""
+    out = {}
+    for mart in registry.MARTS:
+        if mart.by_date:
+            parts = [
+                state.dims_fingerprint(inputs.files.get(DIMENSIONS[name][0], []), DIMENSIONS[name][1]) for name in mart.dims
+            ]
+            out[mart.table] = state.digest(parts)
+    return out
 
 
 def run(argv: Sequence[str] | None = None) -> dict | None:
@@ -156,7 +177,12 @@ def run(argv: Sequence[str] | None = None) -> dict | None:
         cat = tables.open_for_writing(data_dir, args.catalog_uri)
         tables.ensure_tables(cat, data_dir, "gold")
         inputs = silver_inputs(cat, data_dir)
-        gold_plan = plan_run(cat, data_dir, inputs, args.full)
+        current = tables.current_release(cat, data_dir, "gold")
+        fingerprints = dims_fingerprints(inputs)
+        gold_plan = plan_run(cat, data_dir, inputs, args.full, current, fingerprints)
+        # the exports hold the current release: this run's by_date marts can splice their
+        # rewritten dates into them (read now: the run lock keeps other writers out)
+        splice = current is not None and exported_release(data_dir) == current.release_id
         # on stdout, like the summary: stderr holds nothing but the one-line error of a failing run
         print(f"gold {gold_plan.mode}: {gold_plan.reason} ({_slices_line(gold_plan)})", flush=True)
         attempt = tables.new_attempt(run_id)
@@ -171,7 +197,9 @@ def run(argv: Sequence[str] | None = None) -> dict | None:
             log.info("pipeline ran in %.1f s", elapsed)
             log_counters(result)
             t1 = time.perf_counter()
-            release, files = publish(cat, data_dir, run_id, attempt, inputs, state.state_change(data_dir, attempt, gold_plan))
+            release, files = publish(
+                cat, data_dir, run_id, attempt, inputs, state.state_change(data_dir, attempt, gold_plan), gold_plan, fingerprints
+            )
             commit_seconds = time.perf_counter() - t1
             log.info("committed nine gold tables and the release in %.2f s", commit_seconds)
         except BaseException:
@@ -180,7 +208,9 @@ def run(argv: Sequence[str] | None = None) -> dict | None:
         tables.end_attempt(data_dir, attempt)
         t2 = time.perf_counter()
         if exported_release(data_dir) != release.release_id:  # what sync_exports does, from the files committed
-            export_release(cat, data_dir, release, files)
+            complete = {t: f for t, f in files.items() if gold_plan.rewritten(t) is None}
+            spliced = {t: (dates, files[t]) for t, dates in gold_plan.by_date.items()} if splice else {}
+            export_release(cat, data_dir, release, complete, spliced)
         audit = {
             "run_id": run_id,
             "stage": "gold",

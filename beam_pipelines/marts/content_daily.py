@@ -24,4 +24,4 @@ def finish(ctx: Finish) -> pd.DataFrame:
     return out
 
 
-MART = Mart("gold_content_daily", (CONTENT_SUMS, CONTENT_VIEWERS), finish)
+MART = Mart("gold_content_daily", (CONTENT_SUMS, CONTENT_VIEWERS), finish, by_date=True, dims=("content",))

@@ -361,6 +361,26 @@ def jsonl_bytes(table: pa.Table) -> bytes:
     return ("\n".join(lines) + "\n").encode()
 
 
+_DATE_LINE = b'{"event_date": "'
+
+
+def splice_jsonl(previous: bytes, fresh: bytes, dates: Iterable[str]) -> bytes:
+    """The JSON lines of a mart whose first key is event_date, with the lines of
+    ``dates`` replaced: ``previous`` (its export, lines grouped by date in date order)
+    without those dates' lines, and ``fresh`` (their new lines), date by date. Equals
+    the export of the whole new table: a date's lines come from its rows alone."""
+    drop = {d.encode() for d in dates}
+    blocks: dict[bytes, list[bytes]] = {}
+    for data, replaced in ((previous, drop), (fresh, set())):
+        for line in data.splitlines(keepends=True):
+            if not line.startswith(_DATE_LINE):
+                raise ValueError(f"not a line of an event_date table: {line[:60]!r}")
+            day = line[len(_DATE_LINE) : len(_DATE_LINE) + 10]
+            if day not in replaced:
+                blocks.setdefault(day, []).append(line)
+    return b"".join(line for day in sorted(blocks) for line in blocks[day])
+
+
 def write_atomically(path: str, payload: bytes) -> None:
     """Write ``payload`` to a temporary sibling, then rename it over ``path``."""
     folder = posixpath.dirname(path)

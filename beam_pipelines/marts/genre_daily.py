@@ -26,4 +26,4 @@ def finish(ctx: Finish) -> pd.DataFrame:
     return out
 
 
-MART = Mart("gold_genre_daily", (CONTENT_SUMS, GENRE_VIEWERS), finish)
+MART = Mart("gold_genre_daily", (CONTENT_SUMS, GENRE_VIEWERS), finish, by_date=True, dims=("content",))

@@ -24,7 +24,8 @@ import pyarrow as pa
 from beam_pipelines import catalog, fileio, tables
 from beam_pipelines.cli_support import OttError
 from beam_pipelines.marts.data_quality import audit_row
-from beam_pipelines.marts.frames import jsonl_bytes
+from beam_pipelines.marts.frames import jsonl_bytes, splice_jsonl
+from beam_pipelines.marts.state import DIMS_PROPERTY, GoldPlan
 from beam_pipelines.schema import GOLD_SCHEMAS, GOLD_TABLES
 
 log = logging.getLogger("ott.gold")
@@ -61,20 +62,31 @@ def silver_inputs(cat, data_dir: str) -> SilverInputs:
 
 
 def publish(
-    cat, data_dir: str, run_id: str, attempt: str, silver: SilverInputs, state: tables.TableChange
+    cat,
+    data_dir: str,
+    run_id: str,
+    attempt: str,
+    silver: SilverInputs,
+    state: tables.TableChange,
+    gold_plan: GoldPlan | None = None,
+    fingerprints: dict[str, str] | None = None,
 ) -> tuple[tables.Release, dict[str, list[str]]]:
     """Commit every mart's files (written under the attempt's folder) and the gold state
     (``state``), then the release pinning all of them.
 
-    Returns the release and {table: its data files}: each mart is replaced whole, so
-    the files committed are the release's (what :func:`export_release` reads).
+    A mart is replaced whole, or — a ``by_date`` mart the plan rewrites by date — only
+    its event_date partitions of ``gold_plan.by_date``; ``fingerprints`` (the dimensions
+    each by_date mart read) go into its snapshot summary for the next run's plan.
+    Returns the release and {table: the data files this run added}: for a mart replaced
+    whole, the release's (what :func:`export_release` reads).
     """
-    marts = [
-        tables.TableChange(
-            "gold", table, tables.whole_table(), tuple(sorted(fileio.tree_files(catalog.lake_attempt_dir(data_dir, "gold", table, attempt))))
-        )
-        for table in GOLD_TABLES
-    ]
+    marts = []
+    for table in GOLD_TABLES:
+        dates = gold_plan.rewritten(table) if gold_plan else None
+        replace = tables.whole_table() if dates is None else tables.partition_filter(("event_date",), [(d,) for d in dates])
+        summary = {DIMS_PROPERTY: fingerprints[table]} if fingerprints and table in fingerprints else {}
+        files = tuple(sorted(fileio.tree_files(catalog.lake_attempt_dir(data_dir, "gold", table, attempt))))
+        marts.append(tables.TableChange("gold", table, replace, files, summary=summary))
     snapshots = tables.commit_tables(cat, data_dir, [*marts, state], run_id, attempt)
     inputs = {f"silver.{t}": s for t, s in silver.release.snapshots.items()}
     inputs["silver.release_id"] = silver.release.release_id
@@ -114,12 +126,29 @@ def read_mart(cat, table: str, release: tables.Release, paths: list[str] | None 
     return pa.concat_tables(parts) if parts else schema.empty_table()
 
 
-def export_release(cat, data_dir: str, release: tables.Release, files: dict[str, list[str]] | None = None) -> None:
-    """Write ``gold/<table>.jsonl`` for every mart of ``release``, then the marker
-    (``files``: {table: the release's data files}, when the caller knows them)."""
+def export_release(
+    cat,
+    data_dir: str,
+    release: tables.Release,
+    files: dict[str, list[str]] | None = None,
+    spliced: dict[str, tuple[tuple[str, ...], list[str]]] | None = None,
+) -> None:
+    """Write ``gold/<table>.jsonl`` for every mart of ``release``, then the marker.
+
+    ``files``: {table: the release's data files}, when the caller knows them (others are
+    listed from the release). ``spliced``: {by_date mart: (the event dates a run
+    rewrote, their new data files)}, given only when the exports hold the release before
+    that run: the mart's export keeps its lines of the other dates and gets the
+    rewritten dates' lines from the new files alone.
+    """
     for table in GOLD_TABLES:
-        mart = read_mart(cat, table, release, (files or {}).get(table))
-        fileio.write_atomically(catalog.gold_jsonl_file(data_dir, table), jsonl_bytes(mart))
+        path = catalog.gold_jsonl_file(data_dir, table)
+        if table in (spliced or {}) and fileio.exists(path):
+            dates, new_files = spliced[table]
+            fresh = jsonl_bytes(read_mart(cat, table, release, new_files))
+            fileio.write_atomically(path, splice_jsonl(fileio.read_bytes(path), fresh, dates))
+        else:
+            fileio.write_atomically(path, jsonl_bytes(read_mart(cat, table, release, (files or {}).get(table))))
     marker = {"release_id": release.release_id, "run_id": release.run_id}
     fileio.write_atomically(catalog.gold_export_marker(data_dir), (json.dumps(marker) + "\n").encode(), "application/json")
 

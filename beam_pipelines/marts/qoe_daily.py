@@ -136,4 +136,4 @@ def finish(ctx: Finish) -> pd.DataFrame:
     return out
 
 
-MART = Mart("gold_qoe_daily", (QOE_SUMS, QOE_STATS), finish)
+MART = Mart("gold_qoe_daily", (QOE_SUMS, QOE_STATS), finish, by_date=True, dims=())

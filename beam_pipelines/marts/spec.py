@@ -11,7 +11,12 @@ A mart module (``beam_pipelines/marts/<mart>.py``) ends with one :class:`Mart`:
   by several marts live in :mod:`beam_pipelines.marts.shared`);
 - ``finish`` — ``finish(ctx: Finish) -> pandas.DataFrame``: the merged partials and the
   dimensions → the mart's rows (internal encoding of :mod:`beam_pipelines.marts.frames`);
-- ``needs`` — other marts whose finished rows ``finish`` reads (``ctx.mart(...)``).
+- ``needs`` — other marts whose finished rows ``finish`` reads (``ctx.mart(...)``);
+- ``by_date`` — each event_date's rows come from the partial rows of that event_date and
+  the dimensions named in ``dims`` only: an incremental run then finishes and rewrites
+  only the event_date partitions whose sessions it recomputed (SPEC §12), while the
+  dimensions it reads are unchanged. ``finish`` then sees only its own partials (their
+  rows of those dates) and only the dimensions it names; anything else raises.
 
 The gold graph (:class:`beam_pipelines.marts.transforms.BuildGoldMarts`) keeps ONE
 shuffle, ONE combine and ONE finish step whatever the marts: every bucket computes the
@@ -21,7 +26,7 @@ partials of all registered marts (:class:`Bucket` shares work between them), one
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -32,6 +37,7 @@ import pyarrow as pa
 from beam_pipelines.schema import GOLD_SCHEMAS, SILVER_SCHEMAS, TABLE_KEYS, TABLE_PARTITIONS
 
 METRICS_NAMESPACE = "ott.gold"
+DIMENSION_NAMES: tuple[str, ...] = ("users", "content", "campaigns")  # the dimensions a finish reads
 
 
 @dataclass(frozen=True)
@@ -81,6 +87,21 @@ class Mart:
     partials: tuple[Partial, ...]
     finish: Callable[[Finish], pd.DataFrame]
     needs: tuple[Mart, ...] = ()
+    by_date: bool = False
+    dims: tuple[str, ...] = DIMENSION_NAMES
+
+    def __post_init__(self) -> None:
+        if not self.by_date:
+            return
+        kinds = {p.kind.slice for p in self.partials}
+        if self.partition != "event_date" or kinds != {"event_date"} or self.needs:
+            raise ValueError(
+                f"{self.table}: a by_date mart is partitioned by event_date, reads partials "
+                "kept per event_date (sessions) only and no other mart"
+            )
+        unknown = set(self.dims) - set(DIMENSION_NAMES)
+        if unknown:
+            raise ValueError(f"{self.table}: unknown dimensions {sorted(unknown)} (known: {DIMENSION_NAMES})")
 
     @property
     def schema(self) -> pa.Schema:
@@ -170,16 +191,46 @@ class Finish(_Memo):
     content: pd.DataFrame
     campaigns: pd.DataFrame
     audits: Sequence[dict]
+    dates: Mapping[str, Iterable[int]] = field(default_factory=dict)  # by_date mart → event_date days to finish
     _finished: dict[str, pd.DataFrame] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         super().__init__()
 
     def partial(self, partial: Partial) -> pd.DataFrame:
+        if partial.name not in self.merged:
+            raise KeyError(f"partial {partial.name!r} is not among the partials of this mart")
         return self.merged[partial.name]
 
     def mart(self, mart: Mart) -> pd.DataFrame:
-        """The finished rows of ``mart`` (built once, whichever mart asks first)."""
+        """The finished rows of ``mart`` (built once, whichever mart asks first). A
+        ``by_date`` mart is finished on its own partials (their rows of the event dates in
+        ``dates``, when it has an entry) and the dimensions it names."""
         if mart.table not in self._finished:
-            self._finished[mart.table] = mart.finish(self)
+            self._finished[mart.table] = mart.finish(self._by_date(mart) if mart.by_date else self)
         return self._finished[mart.table]
+
+    def _by_date(self, mart: Mart) -> Finish:
+        days = self.dates.get(mart.table)
+        merged = {}
+        for partial in mart.partials:
+            frame = self.merged[partial.name]
+            if days is not None:
+                frame = frame[frame["event_date"].isin(sorted(days)).to_numpy(bool)].reset_index(drop=True)
+            merged[partial.name] = frame
+        dims = {name: getattr(self, name) if name in mart.dims else _Undeclared(mart.table, name) for name in DIMENSION_NAMES}
+        return Finish(merged, audits=(), **dims)
+
+
+class _Undeclared:
+    """Stands for a dimension a by_date mart did not name in ``Mart.dims``: any use raises
+    (its rows of kept dates would not be rewritten when that dimension changes)."""
+
+    def __init__(self, table: str, name: str) -> None:
+        self._message = f"{table} reads the {name} dimension: name it in Mart(dims=...)"
+
+    def __getattr__(self, attribute: str):
+        raise AttributeError(self._message)
+
+    def __getitem__(self, key):
+        raise KeyError(self._message)

@@ -33,7 +33,7 @@ import json
 import logging
 import re
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
@@ -49,6 +49,8 @@ STATE_TABLE = "partials"
 # Bumped when what a partial's frame holds changes: a state of another version is
 # recomputed (it is part of every slice's inputs).
 STATE_VERSION = 3
+# snapshot summary of a by_date mart: the digest of the dimension columns it was finished with
+DIMS_PROPERTY = "ott.dims-fingerprint"
 FULL, INCREMENTAL = "full", "incremental"
 Slice = tuple[str, str]  # (silver table, ISO date of its partition)
 EPOCH = np.datetime64("1970-01-01", "D")
@@ -138,6 +140,11 @@ class GoldPlan:
     earlier: tuple[EarlierScan, ...] = ()
     inputs: dict[Slice, str] = field(default_factory=dict)  # recomputed slice → its inputs
     dropped: tuple[Slice, ...] = ()  # slices of the state whose partition is gone
+    by_date: dict[str, tuple[str, ...]] = field(default_factory=dict)  # by_date mart → event dates rewritten
+
+    def rewritten(self, table: str) -> tuple[str, ...] | None:
+        """The event_date partitions of ``table`` this run rewrites (None: the whole table)."""
+        return self.by_date.get(table)
 
     def replaced(self) -> list[Slice]:
         """The state partitions this run replaces (FULL: the whole table)."""
@@ -150,6 +157,7 @@ class GoldPlan:
             "reason": self.reason,
             "slices_recomputed": {t: list(d) for t, d in self.recompute.items()},
             "slices_kept": len(self.kept),
+            "marts_by_date": {t: list(d) for t, d in self.by_date.items()},
         }
 
 
@@ -183,6 +191,40 @@ def content_fingerprint(content_files: Sequence[str], columns: Sequence[str]) ->
         return digest([])
     rows = pa.concat_tables(frames).sort_by([(columns[0], "ascending")])
     return digest(json.dumps(rows.column(c).to_pylist(), default=str) for c in columns)
+
+
+def dims_fingerprint(files: Sequence[str], columns: Sequence[str]) -> str:
+    """A dimension table's columns that a mart's finish reads, rows in key order (the
+    first column), as a digest: equal digests, equal rows."""
+    frames = [fileio.read_parquet(p, list(columns)) for p in files]
+    if not frames:
+        return digest([])
+    rows = pa.concat_tables(frames).sort_by([(columns[0], "ascending")]).combine_chunks().replace_schema_metadata(None)
+    sink = io.BytesIO()
+    with pa.ipc.new_stream(sink, rows.schema) as writer:
+        writer.write_table(rows)
+    return hashlib.sha256(sink.getvalue()).hexdigest()[:32]
+
+
+def dates_to_rewrite(
+    gold_plan: GoldPlan, marts: Iterable, fingerprints: Mapping[str, str], previous: Mapping[str, str | None]
+) -> GoldPlan:
+    """``gold_plan`` with the event dates each ``by_date`` mart rewrites: the sessions
+    slices recomputed (or gone), when the dimensions the mart reads (``fingerprints``,
+    :func:`dims_fingerprint` per mart) are those of its current version (``previous``);
+    otherwise, and in a full run, it is rewritten whole."""
+    if gold_plan.mode == FULL:
+        return gold_plan
+    marts = list(marts)
+    sliced = {p.kind.table for m in marts if m.by_date for p in m.partials}  # kept per event_date
+    days = {d for t, ds in gold_plan.recompute.items() if t in sliced for d in ds}
+    days |= {d for t, d in gold_plan.dropped if t in sliced}
+    by_date = {
+        m.table: tuple(sorted(days))
+        for m in marts
+        if m.by_date and previous.get(m.table) is not None and previous.get(m.table) == fingerprints.get(m.table)
+    }
+    return replace(gold_plan, by_date=by_date)
 
 
 def read_state_index(state_files: Sequence[str]) -> dict[Slice, tuple[str, str, frozenset[str]]]:

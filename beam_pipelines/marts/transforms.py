@@ -267,11 +267,12 @@ class _SummariseBucketFn(beam.DoFn):
 class _FinishFn(beam.DoFn):
     """The merged partials and the dimensions → every mart, each on the output named after its table."""
 
-    def __init__(self, marts: Sequence[Mart]):
+    def __init__(self, marts: Sequence[Mart], dates: dict[str, tuple[int, ...]]):
         self._marts = tuple(marts)
+        self._dates = dates
 
     def process(self, merged, users, content, campaigns, audits) -> Iterator[TaggedOutput]:
-        ctx = Finish(merged, users, content, campaigns, audits)
+        ctx = Finish(merged, users, content, campaigns, audits, self._dates)
         for mart in self._marts:
             yield TaggedOutput(mart.table, ctx.mart(mart))
 
@@ -288,7 +289,9 @@ class BuildGoldMarts(beam.PTransform):
     computed, and only the event kinds those partials read are bucketed. ``slices``: the
     slices recomputed, {silver table: day numbers} (default: those the inputs have rows
     of). ``kept``: the gold state files of the slices it does not recompute (read by the
-    step that lays every slice end to end, :func:`with_kept_slices`).
+    step that lays every slice end to end, :func:`with_kept_slices`). ``dates``: for a
+    ``by_date`` mart rewritten by date, the event_date day numbers it is finished for
+    (its output holds only their rows; other marts and by_date marts not named: all).
 
     Output: {table: single-frame PCollection} per mart, and ``state``: the recomputed
     slices' ``((table, slice), {partial: frame})``.
@@ -300,10 +303,12 @@ class BuildGoldMarts(beam.PTransform):
         marts: Sequence[Mart] | None = None,
         slices: dict[str, Sequence[int]] | None = None,
         kept: Sequence[str] = (),
+        dates: dict[str, Sequence[int]] | None = None,
     ):
         super().__init__()
         self._buckets = buckets
         self._kept = tuple(kept)
+        self._dates = {table: tuple(days) for table, days in (dates or {}).items()}
         self._marts = tuple(registry.MARTS if marts is None else marts)
         self._slices = None if slices is None else {t: tuple(days) for t, days in slices.items()}
 
@@ -335,7 +340,7 @@ class BuildGoldMarts(beam.PTransform):
             merged = computed | "WithKeptSlices" >> beam.Map(with_kept_slices, partials, self._slices, self._kept)
         tables = [m.table for m in self._marts]
         marts = merged | "BuildMarts" >> beam.ParDo(
-            _FinishFn(self._marts),
+            _FinishFn(self._marts, self._dates),
             AsSingleton(users),
             AsSingleton(content),
             AsSingleton(campaigns),

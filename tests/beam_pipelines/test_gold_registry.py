@@ -7,12 +7,13 @@ import datetime as dt_
 
 import apache_beam as beam
 import pandas as pd
+import pyarrow as pa
 import pytest
 from apache_beam.testing.test_pipeline import TestPipeline as BeamTestPipeline
 from apache_beam.testing.util import assert_that, equal_to
-from gold_fixtures import D1, D2, ad, frame, session, ts
+from gold_fixtures import D1, D2, ad, content, frame, session, ts, user
 
-from beam_pipelines.marts import ads_daily, daily_kpis, genre_daily, registry
+from beam_pipelines.marts import ads_daily, daily_kpis, frames, genre_daily, qoe_daily, registry, shared
 from beam_pipelines.marts.frames import SumPartialsFn, sum_partials
 from beam_pipelines.marts.shared import AD_EVENTS, AD_SUMS, PLAYBACK_EVENTS, SESSIONS, players_partial
 from beam_pipelines.marts.spec import Bucket, Finish, Mart, Partial, columns_of, partials_of, with_needs
@@ -155,3 +156,88 @@ def test_partial_frames_are_split_into_slices_and_must_carry_the_slice_column():
     bad = Partial("toy_bad", SESSIONS, ("device_type",), device_sessions, SumPartialsFn(("device_type",), ("sessions",)))
     with pytest.raises(ValueError, match="not keyed by its slice column 'event_date'"):
         list(split_slices({"toy_bad": pd.DataFrame({"device_type": ["tv"], "sessions": [1]})}, [bad]))
+
+
+# ------------------------------------------------------------------ by_date marts
+
+D3, D4 = D2 + dt_.timedelta(days=1), D2 + dt_.timedelta(days=2)
+
+BY_DATE = {"gold_content_daily", "gold_genre_daily", "gold_qoe_daily"}
+
+
+def test_the_by_date_marts_and_what_they_may_read():
+    assert {m.table for m in registry.MARTS if m.by_date} == BY_DATE
+    with pytest.raises(ValueError, match="by_date"):
+        Mart("gold_toy_devices", (DEVICE_SESSIONS,), _toy_finish, needs=(ads_daily.MART,), by_date=True)
+    with pytest.raises(ValueError, match="by_date"):  # ad sums are kept per ingest dt, not per event_date
+        Mart("gold_ads_daily", ads_daily.MART.partials, ads_daily.finish, by_date=True)
+    with pytest.raises(ValueError, match="unknown dimensions"):
+        Mart("gold_qoe_daily", qoe_daily.MART.partials, qoe_daily.finish, by_date=True, dims=("devices",))
+
+
+def test_a_by_date_mart_sees_only_its_partials_and_the_dimensions_it_names():
+    merged = {"content_sums": pd.DataFrame({"event_date": [1, 2]}), "active_users": pd.DataFrame({"event_date": [1]})}
+    ctx = Finish(merged, pd.DataFrame(), pd.DataFrame(), pd.DataFrame(), [])
+
+    def reads_users(c):
+        return c.users["user_id"]
+
+    def reads_other_partial(c):
+        return c.partial(daily_kpis.ACTIVE_USERS)
+
+    for finish, error in ((reads_users, "users dimension"), (reads_other_partial, "active_users")):
+        mart = Mart("gold_genre_daily", (shared.CONTENT_SUMS,), finish, by_date=True, dims=("content",))
+        with pytest.raises((KeyError, AttributeError), match=error):
+            ctx.mart(mart)
+
+
+def test_a_by_date_mart_finished_for_some_dates_is_its_full_rows_of_those_dates():
+    """What lets an incremental run rewrite only some event_date partitions: each date's
+    rows of every by_date mart come from that date's partial rows alone."""
+    sessions = [
+        session("s1", "u1", "c1", ts(D1, 10), ts(D1, 11), started=True, watch_ms=60_000, completed=True, startup_ms=900),
+        session("s2", "u2", "c2", ts(D1, 23, 50), ts(D2, 0, 40), watch_ms=3_000_000, device="tv", startup_ms=1500),
+        session("s3", "u1", "c2", ts(D2, 9), started=False, device="tv"),
+        session("s4", "u3", "c1", ts(D2, 20), ts(D2, 21), watch_ms=1_000, startup_ms=700),
+    ]
+    day2 = (D2 - dt_.date(1970, 1, 1)).days
+    with BeamTestPipeline() as p:
+        inputs = {
+            "sessions": p | "S" >> beam.Create([frame("silver_sessions", [r]) for r in sessions], reshuffle=False),
+            "ad_events": p | "A" >> beam.Create([frame("silver_ad_events", [])]),
+            "playback_events": p | "P" >> beam.Create([frame("silver_playback_events", [])]),
+            "users": p | "U" >> beam.Create([frame("silver_users", [user("u1", D1), user("u2", D1), user("u3", D2)])]),
+            "content": p | "C" >> beam.Create([frame("silver_content", [content("c1", "Drama"), content("c2", "Comedy", "s9")])]),
+            "campaigns": p | "K" >> beam.Create([frame("silver_campaigns", [])]),
+            "audits": p | "Au" >> beam.Create([]),
+        }
+        full = inputs | "Full" >> BuildGoldMarts(buckets=2)
+        some = inputs | "Day2" >> BuildGoldMarts(buckets=2, dates={t: [day2] for t in BY_DATE})
+        for table in sorted(BY_DATE):
+
+            def same(got, whole, table=table):
+                want = whole[whole["event_date"] == day2].reset_index(drop=True)
+                assert len(want) and set(got["event_date"]) == {day2}, (table, got)
+                pd.testing.assert_frame_equal(got.reset_index(drop=True), want, check_dtype=False)
+                return table
+
+            checked = some[table] | f"Same{table}" >> beam.Map(same, beam.pvalue.AsSingleton(full[table]))
+            assert_that(checked, equal_to([table]), label=f"Check{table}")
+        # the other marts are finished whole
+        assert_that(full["gold_daily_kpis"] | beam.Map(len), equal_to([2]), label="KpisFull")
+        assert_that(some["gold_daily_kpis"] | "KpisSome" >> beam.Map(len), equal_to([2]), label="KpisWhole")
+
+
+def test_splicing_rewritten_dates_into_an_export_equals_exporting_the_new_table():
+    def export(rows):
+        table = pa.table({"event_date": pa.array([r[0] for r in rows], pa.date32()), "n": [r[1] for r in rows]})
+        return frames.jsonl_bytes(table)
+
+    old = [(D1, 1), (D1, 2), (D2, 3), (D3, 4)]
+    new = [(D1, 1), (D1, 2), (D3, 5), (D3, 6), (D4, 7)]  # D2 emptied, D3 changed, D4 new
+    fresh = export([r for r in new if r[0] in (D2, D3, D4)])
+    dates = [d.isoformat() for d in (D2, D3, D4)]
+    assert frames.splice_jsonl(export(old), fresh, dates) == export(new)
+    assert frames.splice_jsonl(export(old), b"", []) == export(old)
+    with pytest.raises(ValueError, match="event_date"):
+        frames.splice_jsonl(b'{"user_id": "u1"}\n', b"", dates)

@@ -169,3 +169,37 @@ def test_a_state_of_another_version_is_recomputed(tmp_path, monkeypatch):
     monkeypatch.setattr(state, "STATE_VERSION", state.STATE_VERSION + 1)
     p = plan(files, index, state_files)
     assert recomputed(p) == {k.table: DAYS for k in KINDS}
+
+
+def test_by_date_marts_rewrite_the_recomputed_and_vanished_sessions_dates_while_their_dimensions_hold(tmp_path):
+    files, index = release()
+    state_files = write_state(tmp_path, plan(files, index, None))
+    files2, index2 = release(changed={"silver_sessions": {"2026-12-02": "r2"}, "silver_ad_events": {"2026-12-03": "r2"}})
+    files2["silver_sessions"] = [f for f in files2["silver_sessions"] if "2026-12-03" not in f]  # a date emptied
+    p = plan(files2, index2, state_files)
+    by_date = [m.table for m in registry.MARTS if m.by_date]
+    same = {t: "fp" for t in by_date}
+    rewritten = state.dates_to_rewrite(p, registry.MARTS, same, same)
+    # ad slices feed no by_date mart; the vanished date's rows are deleted
+    assert rewritten.by_date == {t: ("2026-12-02", "2026-12-03") for t in by_date}
+    assert rewritten.rewritten("gold_daily_kpis") is None  # not by_date: whole
+    # a mart whose dimensions changed, or that has no fingerprint yet, is rewritten whole
+    changed = state.dates_to_rewrite(p, registry.MARTS, same, {**same, "gold_content_daily": "old"})
+    assert set(changed.by_date) == set(by_date) - {"gold_content_daily"}
+    assert state.dates_to_rewrite(p, registry.MARTS, same, {}).by_date == {}
+    # a full run rewrites everything
+    assert state.dates_to_rewrite(plan(files2, index2, None), registry.MARTS, same, same).by_date == {}
+
+
+def test_a_dimension_fingerprint_follows_the_rows_not_their_files(tmp_path):
+    import pyarrow as pa
+
+    def write(name, rows):
+        path = str(tmp_path / name)
+        fileio.write_bytes(path, fileio.parquet_bytes(pa.table({"content_id": [r[0] for r in rows], "title": [r[1] for r in rows]})))
+        return path
+
+    one = state.dims_fingerprint([write("a.parquet", [("c1", "A"), ("c2", "B")])], ["content_id", "title"])
+    split = state.dims_fingerprint([write("b.parquet", [("c2", "B")]), write("c.parquet", [("c1", "A")])], ["content_id", "title"])
+    retitled = state.dims_fingerprint([write("d.parquet", [("c1", "A"), ("c2", "B2")])], ["content_id", "title"])
+    assert one == split != retitled

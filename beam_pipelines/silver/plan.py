@@ -133,10 +133,11 @@ def plan_run(
         by_dt: dict[str, tuple[list[str], list[str]]] = {}
         for path in _current_files(cat, SILVER_TABLE_OF[PLAYBACK]):
             by_dt.setdefault(_dt_of(path), ([], []))[0].append(path)
-        from pyiceberg.expressions import EqualTo
-
-        for path in _current_files(cat, "event_index", EqualTo("dataset", PLAYBACK)):
-            by_dt.setdefault(_dt_of(path), ([], []))[1].append(path)
+        # every index file from the manifests, then the playback ones by their partition
+        # folder (a filtered scan plan binds the filter to each file: 0.3 s at 30 days)
+        for path in _current_files(cat, "event_index"):
+            if _partition_value(path, "dataset") == PLAYBACK:
+                by_dt.setdefault(_dt_of(path), ([], []))[1].append(path)
         committed = tuple(CommittedPartition(d, tuple(f), tuple(i)) for d, (f, i) in sorted(by_dt.items()))
         for path in _current_files(cat, SESSIONS):
             session_files.setdefault(_partition_value(path, "event_date"), []).append(path)

@@ -397,11 +397,11 @@ def _scan_staying(
     seen: list[_Staying] = []
     discovered: list[np.ndarray] = []
     kept = 0
-    late = _LateEvents(events)
+    probe = _EventTests(changed_events, events)
     for position, p in staying:
         for number, path in enumerate(p.index_files):
             cols = _read_index(path)
-            hits = cols["session_key"][changed_events.contains(cols["event_key"])]
+            hits = cols["session_key"][probe.changed_rows(cols["event_key"])]
             new = _sorted_unique(hits[~sessions.contains(hits)])
             if len(new):
                 discovered.append(new)
@@ -409,7 +409,8 @@ def _scan_staying(
             hit = _affected_rows(cols, sessions, dates, events)
             tested = len(events)
             if not hit:
-                hit = late.found_in(cols["event_key"])
+                hit = probe.late_row(cols["event_key"])
+            probe.settled(hit)
             keep = not hit and kept + cols["event_key"].nbytes <= _keep_budget(path)
             kept += cols["event_key"].nbytes if keep else 0
             bits = _low_bits(cols["session_key"])
@@ -427,6 +428,57 @@ def _scan_staying(
                 )
             )
     return seen, discovered
+
+
+def _members(keys: np.ndarray, values: np.ndarray) -> np.ndarray:
+    """Mask of ``values`` found in the sorted distinct ``keys``."""
+    if not len(keys):
+        return np.zeros(len(values), dtype=bool)
+    at = np.minimum(np.searchsorted(keys, values), len(keys) - 1)
+    return keys[at] == values
+
+
+class _EventTests:
+    """Steps 1 and 3 on the event keys of one file: the rows carrying a changed key, and
+    whether a row carries a key of E (the staying rows' keys of the affected sessions
+    found so far, ``events``).
+
+    While E grows (the files next to the rebuilt partitions, which hold most affected
+    sessions), a file is tested against the changed keys, and against E only when it
+    holds no affected row. Once a file without one has been read, E has mostly stopped
+    growing: both questions are then answered by ONE membership test against changed ∪
+    E, and the few rows found are split exactly (built again only if E grows again).
+    """
+
+    def __init__(self, changed: KeySet, events: list[np.ndarray]) -> None:
+        self._changed, self._events, self._late = changed, events, _LateEvents(events)
+        self._union: KeySet | None = None
+        self._union_of = -1  # how many batches of E the union holds
+        self._settled = False
+        self._late_found: bool | None = None  # the last file's answer from the union
+
+    def changed_rows(self, keys: np.ndarray) -> np.ndarray:
+        self._late_found = None
+        if self._settled and self._union_of != len(self._events):
+            late = np.concatenate([np.zeros(0, np.int64), *self._events])
+            self._union = KeySet(np.concatenate([self._changed.keys, late]))
+            self._union_of, self._late_keys = len(self._events), _sorted_unique(late)
+        if self._union is None or self._union_of != len(self._events):
+            return self._changed.contains(keys)
+        found = np.flatnonzero(self._union.contains(keys))
+        mask = np.zeros(len(keys), dtype=bool)
+        mask[found] = _members(self._changed.keys, keys[found])
+        self._late_found = bool(_members(self._late_keys, keys[found]).any())
+        return mask
+
+    def late_row(self, keys: np.ndarray) -> bool:
+        """For a file without an affected row (E as it was for :meth:`changed_rows`)."""
+        if self._late_found is not None and self._union_of == len(self._events):
+            return self._late_found
+        return self._late.found_in(keys)
+
+    def settled(self, hit: bool) -> None:
+        self._settled = not hit
 
 
 class _LateEvents:

@@ -201,27 +201,30 @@ def reference_scope(history_rows: dict, fresh: list, replaced: set) -> dict:
     }
 
 
-@pytest.mark.parametrize("seed", range(40))
+@pytest.mark.parametrize("seed", range(60))
 def test_scope_equals_the_rules_on_random_histories(tmp_path, seed):
     """Random small histories (few ids, so duplicates across partitions, sessions over
     several dates and late copies under other sessions are common), one or two dts
     rebuilt or a new one added: the scope equals the rules applied to every row,
     whatever order the files are read in."""
     rng = np.random.default_rng(seed)
-    days = [D1 + dt_.timedelta(days=i) for i in range(int(rng.integers(3, 7)))]
+    days = [D1 + dt_.timedelta(days=i) for i in range(int(rng.integers(3, 9)))]
+    # few sessions: most files hold an affected one; many: most do not, and their copies
+    # of an affected session's ids are what step 3 must find
+    sessions = int(rng.choice([12, 60]))
 
     def random_rows(dt):
         """Rows of one file of ``dt``: event ids unique, dates up to 2 days late."""
         found = {}
         for _ in range(int(rng.integers(0, 6))):
             event = int(rng.integers(1, 40))
-            found[event] = (event, int(rng.integers(100, 112)), dt - dt_.timedelta(days=int(rng.integers(0, 3))))
+            found[event] = (event, int(rng.integers(100, 100 + sessions)), dt - dt_.timedelta(days=int(rng.integers(0, 3))))
         return list(found.values())
 
     history_rows, partitions = {}, []
     for dt in days:
         index, silver = [], []
-        for number in range(int(rng.integers(1, 3))):
+        for number in range(int(rng.integers(1, 4))):
             history_rows[(dt, number)] = random_rows(dt)
             path = tmp_path / f"dt={dt.isoformat()}" / f"part-{number:05d}.parquet"
             path.parent.mkdir(parents=True, exist_ok=True)

@@ -20,6 +20,7 @@ import io
 import logging
 import os
 import secrets
+from collections.abc import Sequence
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -122,9 +123,13 @@ def upload(local_path: str, path: str, mime_type: str = "application/octet-strea
             dst.write(block)
 
 
-def parquet_bytes(table: pa.Table) -> bytes:
+def parquet_bytes(table: pa.Table, plain: Sequence[str] = ()) -> bytes:
+    """``table`` as one Parquet file. ``plain``: columns written without dictionary
+    encoding — for values that are all distinct (hash keys), where the writer would build
+    a dictionary per page only to throw it away (CPU for nothing, and larger pages)."""
     sink = io.BytesIO()
-    pq.write_table(table, sink, compression="snappy")
+    dictionary = [c for c in table.column_names if c not in plain] if plain else True
+    pq.write_table(table, sink, compression="snappy", use_dictionary=dictionary)
     return sink.getvalue()
 
 

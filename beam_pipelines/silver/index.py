@@ -59,12 +59,17 @@ log = logging.getLogger("ott.silver")
 FULL, INCREMENTAL = "full", "incremental"
 
 
+# Columns of an index file written without dictionary encoding (fileio.parquet_bytes):
+# 64-bit hashes of distinct ids, so a dictionary never pays.
+PLAIN_COLUMNS = ("event_key", "session_key")
+
+
 def index_rows(rows: pa.Table, dataset: str) -> pa.Table:
     """The index rows (EVENT_INDEX_SCHEMA) of silver event rows of ``dataset``, in order."""
     session = rows.column("session_id").combine_chunks() if "session_id" in rows.column_names else None
     return pa.table(
         {
-            "dataset": pa.array([dataset] * rows.num_rows, pa.string()),
+            "dataset": pa.repeat(pa.scalar(dataset, pa.string()), rows.num_rows),
             "dt": rows.column("dt"),
             "event_key": _keys(rows.column("event_id").combine_chunks()),
             "session_key": _keys(session) if session is not None else pa.nulls(rows.num_rows, pa.int64()),

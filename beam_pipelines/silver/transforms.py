@@ -41,6 +41,7 @@ from beam_pipelines.silver.dedupe import (
     merge_counts,
     quarantine_rate,
 )
+from beam_pipelines.silver import index
 from beam_pipelines.silver.index import SessionScope, content_fingerprint, index_rows, resolve_scope
 from beam_pipelines.silver.plan import PLAYBACK, BronzeFile
 from beam_pipelines.silver.shuffle import spill_buckets
@@ -456,6 +457,10 @@ class DataFile:
         return catalog.lake_data_file(data_dir, "silver", self.table, attempt, self.partition, self.name)
 
 
+# Columns of a table's data files written without dictionary encoding (all distinct values).
+_PLAIN_COLUMNS = {"event_index": index.PLAIN_COLUMNS}
+
+
 class WriteDataFiles(beam.PTransform):
     """PCollection[(DataFile, pa.Table)] → PCollection[dict] file records
     ``{table, partition, path, rows}`` once written (empty tables write nothing)."""
@@ -480,7 +485,7 @@ class _WriteDataFileFn(beam.DoFn):
         if table.num_rows == 0:
             return
         path = spec.path(self.data_dir, self.attempt)
-        fileio.write_bytes(path, fileio.parquet_bytes(table))
+        fileio.write_bytes(path, fileio.parquet_bytes(table, _PLAIN_COLUMNS.get(spec.table, ())))
         self.rows.inc(table.num_rows)
         yield {"table": spec.table, "partition": spec.partition, "path": path, "rows": table.num_rows}
 

@@ -234,11 +234,11 @@ def test_failed_run_leaves_previous_output(tmp_path, monkeypatch):
     real = fileio.parquet_bytes
     calls = {"n": 0}
 
-    def crash_on_third_file(table):
+    def crash_on_third_file(table, *options):
         calls["n"] += 1
         if calls["n"] == 3:
             raise OSError("disk full")
-        return real(table)
+        return real(table, *options)
 
     monkeypatch.setattr(fileio, "parquet_bytes", crash_on_third_file)
     with pytest.raises(Exception, match="disk full"):

@@ -43,7 +43,7 @@ import apache_beam as beam
 from apache_beam.metrics.metric import MetricsFilter
 from apache_beam.options.pipeline_options import StandardOptions, TestOptions
 
-from beam_pipelines import catalog, fileio, run_lock, tables
+from beam_pipelines import catalog, fileio, heap, run_lock, tables
 from beam_pipelines.cli_args import gold_parser as build_parser
 from beam_pipelines.cli_support import OttError, configure_logging
 from beam_pipelines.marts import registry
@@ -173,7 +173,7 @@ def run(argv: Sequence[str] | None = None) -> dict | None:
         pipeline.run()
         log.info("dry run: %s job built, nothing submitted", options.view_as(StandardOptions).runner)
         return None
-    with run_lock.hold(data_dir, "ott gold", wait=args.wait):
+    with run_lock.hold(data_dir, "ott gold", wait=args.wait), heap.long_lived_frozen():
         cat = tables.open_for_writing(data_dir, args.catalog_uri)
         tables.ensure_tables(cat, data_dir, "gold")
         inputs = silver_inputs(cat, data_dir)

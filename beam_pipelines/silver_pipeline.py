@@ -60,7 +60,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from apache_beam.options.pipeline_options import StandardOptions, TestOptions
 
-from beam_pipelines import catalog, fileio, run_lock, tables
+from beam_pipelines import catalog, fileio, heap, run_lock, tables
 from beam_pipelines.cli_args import DEFAULT_BUCKETS, DEFAULT_MAX_QUARANTINE_RATE
 from beam_pipelines.cli_args import silver_parser as build_parser
 from beam_pipelines.cli_support import OttError, configure_logging
@@ -217,7 +217,7 @@ def run(argv: Sequence[str] | None = None) -> dict | None:
         pipeline.run()
         log.info("dry run: %s job built, nothing submitted", options.view_as(StandardOptions).runner)
         return None
-    with run_lock.hold(data_dir, "ott silver", wait=args.wait):
+    with run_lock.hold(data_dir, "ott silver", wait=args.wait), heap.long_lived_frozen():
         return _run_locked(args, beam_argv, data_dir, run_id)
 
 

@@ -37,7 +37,7 @@ from functools import reduce
 
 import pyarrow as pa
 
-from beam_pipelines import catalog, fileio
+from beam_pipelines import catalog, fileio, heap
 from beam_pipelines.cli_support import OttError
 from beam_pipelines.schema import NAMESPACE_TABLES, TABLE_PARTITIONS
 
@@ -99,6 +99,7 @@ def open_catalog(data_dir: str, uri: str | None = None):
         raise
     except Exception as exc:  # noqa: BLE001 - any driver/HTTP error: one line for the user
         raise OttError(f"cannot open the Iceberg catalog {uri}: {type(exc).__name__}: {_first_line(exc)}") from exc
+    heap.freeze_now()  # in a stage: what importing pyiceberg made lives as long as the process
     return cat
 
 

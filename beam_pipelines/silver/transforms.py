@@ -31,7 +31,7 @@ from apache_beam.metrics import Metrics
 
 from beam_pipelines import catalog, fileio
 from beam_pipelines.bronze_csv import BronzeBatch, parse_bronze_bytes
-from beam_pipelines.schema import PRIMARY_KEY, SILVER_SCHEMAS, SILVER_TABLE_OF
+from beam_pipelines.schema import EVENT_DATASETS, PRIMARY_KEY, SILVER_SCHEMAS, SILVER_TABLE_OF
 from beam_pipelines.sessions import SESSION_INPUT_COLUMNS, build_sessions
 from beam_pipelines.silver.dedupe import (
     conservation_errors,
@@ -457,8 +457,11 @@ class DataFile:
         return catalog.lake_data_file(data_dir, "silver", self.table, attempt, self.partition, self.name)
 
 
-# Columns of a table's data files written without dictionary encoding (all distinct values).
-_PLAIN_COLUMNS = {"event_index": index.PLAIN_COLUMNS}
+# Columns of a table's data files written without dictionary encoding: their values are
+# all distinct (event ids after dedupe, the index's hash keys). Measured on a 1M run's
+# playback files: writing 0.45 -> 0.39 s, reading them back (gold) 0.29 -> 0.28 s, 8 %
+# smaller files.
+_PLAIN_COLUMNS = {"event_index": index.PLAIN_COLUMNS, **{SILVER_TABLE_OF[ds]: ("event_id",) for ds in EVENT_DATASETS}}
 
 
 class WriteDataFiles(beam.PTransform):

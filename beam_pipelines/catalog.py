@@ -114,6 +114,13 @@ def gold_jsonl_file(data_dir: str, table: str) -> str:
     return _join(data_dir, "gold", f"{table}.jsonl")
 
 
+def gold_staged_export(data_dir: str, attempt: str, table: str) -> str:
+    """The JSON lines of a mart as one attempt's Beam job wrote it, in the attempt's
+    scratch folder: moved onto :func:`gold_jsonl_file` once that attempt's release is
+    recorded."""
+    return _join(lake_scratch_dir(data_dir, attempt), "exports", f"{table}.jsonl")
+
+
 def gold_export_marker(data_dir: str) -> str:
     """Which release the JSON-lines exports hold (written after all of them)."""
     return _join(data_dir, "gold", "_release.json")

@@ -6,7 +6,8 @@
   same bytes: no timestamps or host names in the footer).
 - :func:`write_arrow` / :func:`read_arrow`: Arrow IPC files for the batches the silver
   shuffles park on the file system (see ``silver.shuffle.spill_buckets``).
-- :func:`write_atomically`: a whole small file or nothing (temporary file + rename).
+- :func:`write_atomically`: a whole small file or nothing (temporary file + rename);
+  :func:`replace` moves a file written elsewhere onto its place the same way.
 - :func:`download` / :func:`upload`: stream a file between a local path and any file
   system (the SQLite warehouse of a ``gs://`` data dir is worked on in a local copy).
 
@@ -74,14 +75,20 @@ def write_atomically(path: str, data: bytes, mime_type: str = "application/octet
     except BaseException:
         delete_paths([staging])
         raise
+    replace(staging, path)
+
+
+def replace(staged: str, path: str) -> None:
+    """Move the whole file ``staged`` onto ``path`` (same file system): readers see the
+    old file or the new one, never part of one."""
     _ensure_parent(path)
     if is_local(path):
-        # os.replace: atomic even when the target exists
-        FileSystems.rename([staging], [path])
+        # os.rename: atomic even when the target exists
+        FileSystems.rename([staged], [path])
         return
     if FileSystems.exists(path):
         FileSystems.delete([path])
-    FileSystems.rename([staging], [path])
+    FileSystems.rename([staged], [path])
 
 
 def _ensure_parent(path: str) -> None:

@@ -205,12 +205,14 @@ def run(argv: Sequence[str] | None = None) -> dict | None:
         except BaseException:
             tables.abandon_attempt(cat, data_dir, "gold", attempt)
             raise
-        tables.end_attempt(data_dir, attempt)
         t2 = time.perf_counter()
-        if exported_release(data_dir) != release.release_id:  # what sync_exports does, from the files committed
+        # what sync_exports does, from the exports the job staged (before end_attempt
+        # removes them); a kill here leaves the marker on the previous release: re-exported
+        if exported_release(data_dir) != release.release_id:
             complete = {t: f for t, f in files.items() if gold_plan.rewritten(t) is None}
             spliced = {t: (dates, files[t]) for t, dates in gold_plan.by_date.items()} if splice else {}
-            export_release(cat, data_dir, release, complete, spliced)
+            export_release(cat, data_dir, release, complete, spliced, staged=set(complete) | set(spliced))
+        tables.end_attempt(data_dir, attempt)
         audit = {
             "run_id": run_id,
             "stage": "gold",

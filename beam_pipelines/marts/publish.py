@@ -8,7 +8,9 @@
   the moment the new gold becomes current; a crash before it leaves the previous
   release current (SPEC §11).
 - :func:`export_release` / :func:`sync_exports` — ``gold/<table>.jsonl`` and
-  ``gold/_release.json`` from a release. Every file is replaced atomically and the
+  ``gold/_release.json`` from a release (a gold run moves the exports its Beam job
+  staged from the rows it committed, or splices a by_date mart's rewritten dates into
+  its export). Every file is replaced atomically and the
   marker is written last; any writing command re-exports when the marker does not name
   the current release (e.g. after a kill during the export).
 """
@@ -17,6 +19,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pyarrow as pa
@@ -132,6 +135,7 @@ def export_release(
     release: tables.Release,
     files: dict[str, list[str]] | None = None,
     spliced: dict[str, tuple[tuple[str, ...], list[str]]] | None = None,
+    staged: Iterable[str] = (),
 ) -> None:
     """Write ``gold/<table>.jsonl`` for every mart of ``release``, then the marker.
 
@@ -139,14 +143,24 @@ def export_release(
     listed from the release). ``spliced``: {by_date mart: (the event dates a run
     rewrote, their new data files)}, given only when the exports hold the release before
     that run: the mart's export keeps its lines of the other dates and gets the
-    rewritten dates' lines from the new files alone.
+    rewritten dates' lines from the new files alone. ``staged``: marts whose lines the
+    run's Beam job staged (``marts.transforms.write_gold_files``, from the very rows it
+    wrote as data files) — the whole mart, or a spliced mart's rewritten dates; the gold
+    run calls this before its scratch folder goes, and staged lines are used instead of
+    reading the data files back.
     """
+    staged = set(staged)
     for table in GOLD_TABLES:
         path = catalog.gold_jsonl_file(data_dir, table)
+        ready = catalog.gold_staged_export(data_dir, release.attempt, table) if table in staged else None
+        if ready is not None and not fileio.exists(ready):
+            ready = None
         if table in (spliced or {}) and fileio.exists(path):
             dates, new_files = spliced[table]
-            fresh = jsonl_bytes(read_mart(cat, table, release, new_files))
+            fresh = fileio.read_bytes(ready) if ready else jsonl_bytes(read_mart(cat, table, release, new_files))
             fileio.write_atomically(path, splice_jsonl(fileio.read_bytes(path), fresh, dates))
+        elif ready is not None and table not in (spliced or {}):
+            fileio.replace(ready, path)
         else:
             fileio.write_atomically(path, jsonl_bytes(read_mart(cat, table, release, (files or {}).get(table))))
     marker = {"release_id": release.release_id, "run_id": release.run_id}

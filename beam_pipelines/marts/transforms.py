@@ -35,7 +35,14 @@ from apache_beam.pvalue import AsList, AsSingleton, TaggedOutput
 
 from beam_pipelines import catalog, fileio
 from beam_pipelines.marts import registry
-from beam_pipelines.marts.frames import ConcatFramesFn, parquet_bytes, read_parquet_frames, split_by_bucket, to_gold_table
+from beam_pipelines.marts.frames import (
+    ConcatFramesFn,
+    jsonl_bytes,
+    parquet_bytes,
+    read_parquet_frames,
+    split_by_bucket,
+    to_gold_table,
+)
 from beam_pipelines.marts.shared import KINDS
 from beam_pipelines.marts.state import EarlierScan, earlier_rows, read_state_file, write_state_file
 from beam_pipelines.marts.spec import METRICS_NAMESPACE, Bucket, Finish, Mart, Partial, columns_of, partials_of
@@ -352,11 +359,10 @@ class BuildGoldMarts(beam.PTransform):
 # ------------------------------------------------------------------ writing
 
 
-def gold_data_files(frame: pd.DataFrame, table: str) -> Iterator[tuple[dict, pa.Table]]:
-    """A finished mart → (partition, rows) per data file: one file per value of the
-    table's partition column (``TABLE_PARTITIONS``), or one file; rows sorted by the grain."""
-    arrow = to_gold_table(frame, table)
-    Metrics.counter(METRICS_NAMESPACE, f"{table}_rows").inc(arrow.num_rows)
+def gold_data_files(arrow: pa.Table, table: str) -> Iterator[tuple[dict, pa.Table]]:
+    """A finished mart (:func:`to_gold_table`) → (partition, rows) per data file: one file
+    per value of the table's partition column (``TABLE_PARTITIONS``), or one file; rows
+    sorted by the grain, so the files in path order hold the mart's rows in order."""
     if arrow.num_rows == 0:
         return
     columns = TABLE_PARTITIONS.get(table, ())
@@ -374,12 +380,20 @@ def gold_data_files(frame: pd.DataFrame, table: str) -> Iterator[tuple[dict, pa.
 
 
 def write_gold_files(frame: pd.DataFrame, data_dir: str, table: str, attempt: str) -> list[str]:
-    """Write one finished mart as the Parquet data files of ``gold.<table>``; return their paths."""
+    """Write one finished mart as the Parquet data files of ``gold.<table>``; return their paths.
+
+    Also stages its JSON-lines export (``catalog.gold_staged_export``) from the same Arrow
+    table: the rows the data files hold, in their order — what the driver would
+    otherwise read back from those files after the release, only to serialise them.
+    """
+    arrow = to_gold_table(frame, table)
+    Metrics.counter(METRICS_NAMESPACE, f"{table}_rows").inc(arrow.num_rows)
     paths = []
-    for partition, rows in gold_data_files(frame, table):
+    for partition, rows in gold_data_files(arrow, table):
         path = catalog.lake_data_file(data_dir, "gold", table, attempt, partition, "part-00000.parquet")
         fileio.write_bytes(path, parquet_bytes(rows))
         paths.append(path)
+    fileio.write_bytes(catalog.gold_staged_export(data_dir, attempt, table), jsonl_bytes(arrow))
     return paths
 
 

@@ -137,15 +137,14 @@ def plan_run(
 
 
 def dims_fingerprints(inputs: SilverInputs) -> dict[str, str]:
-    """Per ``by_date`` mart, a digest of the dimension columns its finish reads."""
-    out = {}
-    for mart in registry.MARTS:
-        if mart.by_date:
-            parts = [
-                state.dims_fingerprint(inputs.files.get(DIMENSIONS[name][0], []), DIMENSIONS[name][1]) for name in mart.dims
-            ]
-            out[mart.table] = state.digest(parts)
-    return out
+    """Per ``by_date`` mart, a digest of the dimension columns its finish reads (each
+    dimension read once, however many marts read it)."""
+    marts = [m for m in registry.MARTS if m.by_date]
+    per_dim = {
+        name: state.dims_fingerprint(inputs.files.get(DIMENSIONS[name][0], []), DIMENSIONS[name][1])
+        for name in sorted({name for m in marts for name in m.dims})
+    }
+    return {m.table: state.digest([per_dim[name] for name in m.dims]) for m in marts}
 
 
 def run(argv: Sequence[str] | None = None) -> dict | None:

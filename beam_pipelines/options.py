@@ -120,9 +120,35 @@ def parse_stage_args(parser: argparse.ArgumentParser, argv: Sequence[str] | None
     return args, beam_argv
 
 
+class StageOptions(PipelineOptions):
+    """Beam's ``PipelineOptions``, each view built once.
+
+    ``view_as`` builds a fresh argparse parser and parses the flags on every call, and the
+    SDK asks for ``TypeOptions`` each time it applies a transform: ~450 calls per stage,
+    0.13 s of the silver stage's 0.34 s of graph construction (1M events, 2026-11-30). A
+    view keeps no values of its own — they live in the options' shared ``_all_options``
+    (Beam's contract: a change made through any view shows in all of them) — so handing
+    back the view built the first time changes nothing else.
+    """
+
+    def view_as(self, cls):
+        views = self.__dict__.get("_views")
+        if views is None:
+            views = {}
+            object.__setattr__(self, "_views", views)  # PipelineOptions.__setattr__ only takes options
+        view = views.get(cls)
+        if view is None:
+            view = views[cls] = super().view_as(cls)
+        return view
+
+    def __getstate__(self):
+        state = super().__getstate__()
+        return {k: v for k, v in state.items() if k != "_views"}
+
+
 def pipeline_options(beam_argv: Sequence[str]) -> PipelineOptions:
     """PipelineOptions from the pass-through flags, with ``save_main_session`` off."""
-    options = PipelineOptions(list(beam_argv))
+    options = StageOptions(list(beam_argv))
     # Workers import our installed modules; they never need the main session pickled.
     options.view_as(SetupOptions).save_main_session = False
     return options

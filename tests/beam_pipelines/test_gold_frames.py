@@ -17,6 +17,8 @@ from beam_pipelines.marts.frames import (
     jsonl_bytes,
     normalise_arrow,
     read_parquet_frames,
+    split_by_bucket,
+    stable_hash,
     to_gold_table,
     write_atomically,
 )
@@ -51,6 +53,17 @@ def test_read_parquet_frames_reads_in_batches(tmp_path):
 def test_bucket_is_crc32_of_the_key():
     keys = pd.Series(["u1", "user-ü", "x" * 40])
     assert bucket_of(keys, 7).tolist() == [zlib.crc32(k.encode()) % 7 for k in keys]
+
+
+def test_split_by_bucket_gives_each_bucket_its_rows_in_order():
+    frame = pd.DataFrame({"user_id": [f"u{i % 7}" for i in range(40)], "n": range(40)}, index=range(100, 140))
+    parts = list(split_by_bucket(frame, "user_id", 5))
+    numbers = stable_hash(frame["user_id"]) % 5
+    assert [b for b, _ in parts] == sorted(set(numbers.tolist()))  # ascending, no empty bucket
+    for bucket, part in parts:
+        assert part.index.tolist() == list(range(len(part)))
+        assert part["n"].tolist() == [n for n, b in zip(frame["n"], numbers) if b == bucket]
+    assert list(split_by_bucket(frame.iloc[:0], "user_id", 5)) == []
 
 
 def test_sum_partials_combiner_is_order_free_and_keeps_null_keys():

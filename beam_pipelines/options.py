@@ -191,6 +191,26 @@ class DataflowDryRunPipeline(beam.Pipeline):
         return DataflowRunner().run_pipeline(self, self._options)
 
 
+# Beam's in-process runner samples each bundle's state on a thread that sleeps up to
+# 200 ms between samples, and joins that thread at the end of every bundle: on average
+# ~0.1 s of idle wall time per bundle (0.36 s of the silver stage's 18 bundles and
+# 0.22 s of gold's at 1M events, 2026-11-30). The sampler sleeps without the GIL, so a
+# shorter period costs no measurable CPU.
+LOCAL_STATE_SAMPLING_MS = 10
+
+
+def shorten_state_sampling() -> None:
+    """Cap the local runner's state-sampling period at ``LOCAL_STATE_SAMPLING_MS``
+    (this process only: Dataflow workers keep Beam's default). Beam has no option for
+    it: the period is the default argument of ``StateSampler``, which each bundle
+    processor builds; left alone when that signature is not the one measured."""
+    from apache_beam.runners.worker import statesampler
+
+    init = statesampler.StateSampler.__init__
+    if init.__defaults__ == (statesampler.DEFAULT_SAMPLING_PERIOD_MS,):
+        init.__defaults__ = (LOCAL_STATE_SAMPLING_MS,)
+
+
 def make_pipeline(beam_argv: Sequence[str]) -> beam.Pipeline:
     """A Pipeline on the requested runner, or the in-process FnApiRunner by default."""
     from apache_beam.runners.portability.fn_api_runner import FnApiRunner
@@ -200,6 +220,7 @@ def make_pipeline(beam_argv: Sequence[str]) -> beam.Pipeline:
     if is_dataflow_dry_run(options):
         return DataflowDryRunPipeline(runner=FnApiRunner(), options=options)
     if options.view_as(StandardOptions).runner in LOCAL_RUNNERS:
+        shorten_state_sampling()
         multi = options.view_as(DirectOptions).direct_running_mode == "multi_processing"
         if multi and not debug_enabled():
             return QuietWorkersPipeline(runner=FnApiRunner(), options=options)

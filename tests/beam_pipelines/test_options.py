@@ -38,3 +38,14 @@ def test_stage_pipelines_run_with_stage_options():
     with pipeline:
         squares = pipeline | beam.Create([1, 2, 3]) | beam.Map(lambda x: x * x)
         assert_that(squares, equal_to([1, 4, 9]))
+
+
+def test_local_pipelines_sample_bundle_state_at_a_short_period():
+    from apache_beam.runners.worker import statesampler
+    from apache_beam.utils.counters import CounterFactory
+
+    from beam_pipelines.options import LOCAL_STATE_SAMPLING_MS
+
+    make_pipeline([])
+    sampler = statesampler.StateSampler("step", CounterFactory())
+    assert sampler.sampling_period_ms == LOCAL_STATE_SAMPLING_MS < statesampler.DEFAULT_SAMPLING_PERIOD_MS

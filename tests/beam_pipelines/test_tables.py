@@ -192,3 +192,35 @@ def test_one_snapshot_per_commit_replacing_whole_partitions(lake):
     # manifests are not carried along (every commit would read them again)
     assert len(table.current_snapshot().manifests(table.io)) == 2
     assert attempts_at(cat, tables.current_release(cat, data_dir, "gold")) == {"2026-11-02": 5, "2026-11-03": 6}
+
+
+def test_a_file_that_does_not_fit_the_table_is_refused_and_a_fitting_one_skips_the_report(lake, monkeypatch):
+    import pyiceberg.io.pyarrow as pyiceberg_arrow
+
+    data_dir, cat = lake
+    table = tables.load_table(cat, data_dir, "gold", KPIS)
+    full_checks = []
+    check = pyiceberg_arrow._check_pyarrow_schema_compatible
+    monkeypatch.setattr(pyiceberg_arrow, "_check_pyarrow_schema_compatible", lambda *a, **k: full_checks.append(1) or check(*a, **k))
+    attempt = tables.new_attempt("r1")
+    good = write_file(data_dir, attempt, "2026-11-02", 1)
+    assert len(tables._data_files(table, [good])) == 1
+    assert full_checks == []  # the file maps onto the table exactly: no report built
+    bad = catalog.lake_data_file(data_dir, "gold", KPIS, attempt, {"event_date": "2026-11-03"}, "part-00001.parquet")
+    rows = kpi_rows("2026-11-03", 2)
+    Path(bad).parent.mkdir(parents=True)
+    pq.write_table(rows.set_column(rows.schema.get_field_index("attempts"), "attempts", pa.array(["2"])), bad)
+    with pytest.raises(ValueError, match="attempts"):
+        tables._data_files(table, [bad])
+    assert full_checks == [1]
+
+
+def test_the_embedded_catalog_writes_ahead(lake):
+    import sqlite3
+
+    data_dir, _ = lake
+    connection = sqlite3.connect(catalog.catalog_db_file(data_dir))
+    try:
+        assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # kept in the file
+    finally:
+        connection.close()

@@ -208,9 +208,14 @@ def _new_table_layout(cat, namespace: str, table: str):
 
 
 def ensure_tables(cat, data_dir: str, namespace: str) -> None:
-    """Create every table of a namespace that does not exist yet (empty, partitioned)."""
+    """Create every table of a namespace that does not exist yet (empty, partitioned).
+
+    One listing of the namespace instead of loading each table (metadata read and parsed):
+    a stage starting on an existing data dir loads none of them here."""
+    existing = {name[-1] for name in cat.list_tables(namespace)}
     for table in NAMESPACE_TABLES[namespace]:
-        load_table(cat, data_dir, namespace, table)
+        if table not in existing:
+            load_table(cat, data_dir, namespace, table)
 
 
 # ------------------------------------------------------------------- commits

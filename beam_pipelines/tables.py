@@ -25,13 +25,14 @@ never rewrites a file (a metadata-only delete).
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt_
 import json
 import logging
 import os
 import secrets
 import warnings
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import reduce
 
@@ -269,7 +270,8 @@ def commit_table(cat, data_dir: str, change: TableChange, run_id: str, attempt: 
         table = load_table(cat, data_dir, change.namespace, change.table)
     properties = {"ott.run_id": run_id, "ott.attempt": attempt, **change.summary}
     try:
-        _commit(table, change, properties)
+        with _manifests_read_once():
+            _commit(table, change, properties)
     except (CommitFailedException, ValidationException) as exc:
         # pyiceberg retries a commit that lost a race, then validates that the other
         # writer's change does not conflict with ours; either way we lose cleanly
@@ -279,6 +281,34 @@ def commit_table(cat, data_dir: str, change: TableChange, run_id: str, attempt: 
         ) from exc
     snapshot = table.current_snapshot()  # the transaction updated ``table`` in place
     return snapshot.snapshot_id if snapshot else None
+
+
+@contextlib.contextmanager
+def _manifests_read_once() -> Iterator[None]:
+    """Within one commit, read each manifest's entries once.
+
+    Replacing partitions reads the current manifests three times: :func:`_live_files`
+    finds the files to remove, then pyiceberg's overwrite reads the same manifests to
+    keep the other entries and again to record the deleted ones (about a third of a
+    gold rerun's commit time). Manifests never change once written (each has its own
+    path) and the entries are only read, so the first read serves the other two.
+    """
+    from pyiceberg.manifest import ManifestFile
+
+    fetch = ManifestFile.fetch_manifest_entry
+    read: dict[tuple[str, bool], list] = {}
+
+    def fetch_once(self, io, discard_deleted: bool = True):
+        key = (self.manifest_path, discard_deleted)
+        if key not in read:
+            read[key] = fetch(self, io, discard_deleted)
+        return read[key]
+
+    ManifestFile.fetch_manifest_entry = fetch_once
+    try:
+        yield
+    finally:
+        ManifestFile.fetch_manifest_entry = fetch
 
 
 def _commit(table, change: TableChange, properties: dict[str, str]) -> None:

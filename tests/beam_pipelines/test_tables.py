@@ -224,3 +224,23 @@ def test_the_embedded_catalog_writes_ahead(lake):
         assert connection.execute("PRAGMA journal_mode").fetchone()[0] == "wal"  # kept in the file
     finally:
         connection.close()
+
+
+def test_a_partition_replace_reads_each_manifest_once(lake, monkeypatch):
+    from pyiceberg.manifest import ManifestFile
+
+    data_dir, cat = lake
+    publish(data_dir, cat, "r1", {"2026-11-02": 1, "2026-11-03": 2})
+    publish(data_dir, cat, "r2", {"2026-11-04": 3}, replace=tables.partition_filter(("event_date",), [("2026-11-04",)]))
+    reads = []
+    fetch = ManifestFile.fetch_manifest_entry
+
+    def counted(self, io, discard_deleted=True):
+        reads.append(self.manifest_path)
+        return fetch(self, io, discard_deleted)
+
+    monkeypatch.setattr(ManifestFile, "fetch_manifest_entry", counted)
+    third = publish(data_dir, cat, "r3", {"2026-11-03": 30}, replace=tables.partition_filter(("event_date",), [("2026-11-03",)]))
+    assert reads and len(reads) == len(set(reads))  # found, kept and deleted entries: one read
+    assert ManifestFile.fetch_manifest_entry is counted  # the commit put back what it found
+    assert attempts_at(cat, third) == {"2026-11-02": 1, "2026-11-03": 30, "2026-11-04": 3}

@@ -31,6 +31,7 @@ import json
 import logging
 import os
 import secrets
+import threading
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -283,6 +284,9 @@ def commit_table(cat, data_dir: str, change: TableChange, run_id: str, attempt: 
     return snapshot.snapshot_id if snapshot else None
 
 
+_ONE_COMMIT_AT_A_TIME = threading.Lock()
+
+
 @contextlib.contextmanager
 def _manifests_read_once() -> Iterator[None]:
     """Within one commit, read each manifest's entries once.
@@ -295,20 +299,21 @@ def _manifests_read_once() -> Iterator[None]:
     """
     from pyiceberg.manifest import ManifestFile
 
-    fetch = ManifestFile.fetch_manifest_entry
-    read: dict[tuple[str, bool], list] = {}
+    with _ONE_COMMIT_AT_A_TIME:  # the method is swapped on the class: one commit per process at a time
+        fetch = ManifestFile.fetch_manifest_entry
+        read: dict[tuple[str, bool], list] = {}
 
-    def fetch_once(self, io, discard_deleted: bool = True):
-        key = (self.manifest_path, discard_deleted)
-        if key not in read:
-            read[key] = fetch(self, io, discard_deleted)
-        return read[key]
+        def fetch_once(self, io, discard_deleted: bool = True):
+            key = (self.manifest_path, discard_deleted)
+            if key not in read:
+                read[key] = fetch(self, io, discard_deleted)
+            return read[key]
 
-    ManifestFile.fetch_manifest_entry = fetch_once
-    try:
-        yield
-    finally:
-        ManifestFile.fetch_manifest_entry = fetch
+        ManifestFile.fetch_manifest_entry = fetch_once
+        try:
+            yield
+        finally:
+            ManifestFile.fetch_manifest_entry = fetch
 
 
 def _commit(table, change: TableChange, properties: dict[str, str]) -> None:

@@ -244,3 +244,26 @@ def test_a_partition_replace_reads_each_manifest_once(lake, monkeypatch):
     assert reads and len(reads) == len(set(reads))  # found, kept and deleted entries: one read
     assert ManifestFile.fetch_manifest_entry is counted  # the commit put back what it found
     assert attempts_at(cat, third) == {"2026-11-02": 1, "2026-11-03": 30, "2026-11-04": 3}
+
+
+
+def test_commits_in_one_process_take_turns_with_manifest_reading():
+    import threading
+
+    from pyiceberg.manifest import ManifestFile
+
+    original = ManifestFile.fetch_manifest_entry
+    entered = threading.Event()
+
+    def second() -> None:
+        with tables._manifests_read_once():
+            entered.set()
+
+    with tables._manifests_read_once():
+        thread = threading.Thread(target=second)
+        thread.start()
+        assert not entered.wait(0.3)  # the second commit waits for the first
+        assert ManifestFile.fetch_manifest_entry is not original
+    thread.join(5)
+    assert entered.is_set()
+    assert ManifestFile.fetch_manifest_entry is original  # each put back what it found

@@ -62,3 +62,14 @@ def stable_hash(values: pa.Array) -> np.ndarray:
     h = (h ^ (h >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
     h = (h ^ (h >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
     return h ^ (h >> np.uint64(31))
+
+
+def group_positions(values: np.ndarray) -> dict[int, np.ndarray]:
+    """Row positions of each value (bucket numbers, day numbers), in row order; values
+    ascending. numpy, not a pandas groupby on the array: pandas first looks an array up
+    as a column label and formats it into the KeyError it catches, on every call."""
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(np.diff(ordered, prepend=np.int64(-(2**62)))) if len(values) else np.zeros(0, np.int64)
+    ends = np.append(starts[1:], len(values))
+    return {int(ordered[s]): order[s:e] for s, e in zip(starts.tolist(), ends.tolist())}

@@ -143,12 +143,8 @@ def split_by_bucket(frame: pd.DataFrame, key: str, buckets: int) -> Iterator[tup
     if frame.empty:
         return
     numbers = (stable_hash(frame[key]) % np.uint64(buckets)).astype(np.int64)
-    # a stable sort, not frame.groupby(numbers): pandas first looks the array up as a
-    # column label and formats it into the KeyError it catches (0.1 s per 1M-event run)
-    order = np.argsort(numbers, kind="stable")
-    cuts = np.flatnonzero(np.diff(numbers[order])) + 1
-    for rows in np.split(order, cuts):
-        yield int(numbers[rows[0]]), frame.take(rows).reset_index(drop=True)
+    for number, rows in hashing.group_positions(numbers).items():
+        yield number, frame.take(rows).reset_index(drop=True)
 
 
 # ------------------------------------------------------------------ additive frames

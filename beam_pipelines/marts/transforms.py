@@ -34,6 +34,7 @@ from apache_beam.metrics import Metrics
 from apache_beam.pvalue import AsList, AsSingleton, TaggedOutput
 
 from beam_pipelines import catalog, fileio
+from beam_pipelines.hashing import group_positions
 from beam_pipelines.marts import registry
 from beam_pipelines.marts.frames import (
     ConcatFramesFn,
@@ -237,7 +238,7 @@ def split_slices(
             frame = merged[name]
             if kind.slice not in frame.columns:
                 raise ValueError(f"partial {name!r} is not keyed by its slice column {kind.slice!r}")
-            groups[name] = _positions(frame[kind.slice].to_numpy("int64"))
+            groups[name] = group_positions(frame[kind.slice].to_numpy("int64"))
         days = sorted({d for g in groups.values() for d in g}) if slices is None else sorted(slices.get(table, ()))
         for day in days:
             yield (table, day), {
@@ -246,16 +247,6 @@ def split_slices(
                 else merged[name].iloc[0:0]
                 for name in names
             }
-
-
-def _positions(values: np.ndarray) -> dict[int, np.ndarray]:
-    """Row positions of each value, in row order (numpy: a pandas groupby on an array
-    first looks the array up as a column name, and formats it, on every call)."""
-    order = np.argsort(values, kind="stable")
-    ordered = values[order]
-    starts = np.flatnonzero(np.diff(ordered, prepend=np.int64(-(2**62)))) if len(values) else np.zeros(0, np.int64)
-    ends = np.append(starts[1:], len(values))
-    return {int(ordered[s]): order[s:e] for s, e in zip(starts.tolist(), ends.tolist())}
 
 
 class _SummariseBucketFn(beam.DoFn):

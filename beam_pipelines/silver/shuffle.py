@@ -17,7 +17,7 @@ import pyarrow as pa
 
 from beam_pipelines import fileio
 from beam_pipelines.bronze_csv import BronzeBatch
-from beam_pipelines.hashing import stable_hash
+from beam_pipelines.hashing import group_positions, stable_hash
 from beam_pipelines.validate import ValidatedBatch
 
 
@@ -31,11 +31,8 @@ def split_by_bucket(table: pa.Table, column: str, buckets: int) -> Iterator[tupl
     if table.num_rows == 0:
         return
     ids = bucket_of(table.column(column).combine_chunks(), buckets)
-    order = np.argsort(ids, kind="stable")
-    sorted_ids = ids[order]
-    cuts = np.flatnonzero(np.diff(sorted_ids)) + 1
-    for chunk in np.split(order, cuts):
-        yield int(ids[chunk[0]]), table.take(pa.array(chunk))
+    for bucket, rows in group_positions(ids).items():
+        yield bucket, table.take(pa.array(rows))
 
 
 def spill_buckets(table: pa.Table, column: str, buckets: int, folder: str, name: str) -> Iterator[tuple[int, str]]:

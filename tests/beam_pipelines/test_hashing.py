@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from beam_pipelines.hashing import stable_hash
+from beam_pipelines.hashing import group_positions, stable_hash
 
 
 def test_ids_of_one_shape_do_not_collide():
@@ -33,3 +33,10 @@ def test_stable_across_runs_and_nulls_hash_like_empty():
     assert int(h[0]) == 4159138260188282177
     assert h[1] == h[2]
     assert h.dtype == np.uint64 and len(set(h.tolist())) == 2
+
+
+def test_group_positions_lists_each_values_rows_in_order():
+    groups = group_positions(np.array([3, 1, 3, 0, 1, 3], dtype=np.int64))
+    assert list(groups) == [0, 1, 3]
+    assert {k: v.tolist() for k, v in groups.items()} == {0: [3], 1: [1, 4], 3: [0, 2, 5]}
+    assert group_positions(np.zeros(0, dtype=np.int64)) == {}
